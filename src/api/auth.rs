@@ -1,0 +1,65 @@
+//! `Admin`: the extractor that admits a SaaS backend by its API key.
+//!
+//! The key comes as `Authorization: Token <key>` (or `Bearer <key>`). It is
+//! hashed at once; the hash is compared with the operator's
+//! `TESSERA_API_KEY` and looked up in the store. The clear key is never
+//! logged, stored or echoed.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+
+use crate::auth::{ApiKey, ApiKeyName};
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// A caller admitted with an admin API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    /// The stored key's name; `None` for the operator's `TESSERA_API_KEY`.
+    pub key_name: Option<ApiKeyName>,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    #[tracing::instrument(skip_all)]
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let key = presented_key(parts)?;
+        let hash = key.hash();
+        if state.operator_key.as_ref() == Some(&hash) {
+            return Ok(Self { key_name: None });
+        }
+        match state.store.find_api_key(&hash).await? {
+            Some(record) => Ok(Self {
+                key_name: Some(record.name),
+            }),
+            None => Err(unauthorized("unknown or revoked API key")),
+        }
+    }
+}
+
+fn presented_key(parts: &Parts) -> Result<ApiKey, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("send Authorization: Token <API key>"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| unauthorized("malformed Authorization header"))?;
+    let (scheme, credential) = value
+        .split_once(' ')
+        .ok_or_else(|| unauthorized("malformed Authorization header"))?;
+    let credential = credential.trim();
+    let scheme_ok = scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer");
+    if !scheme_ok || credential.is_empty() {
+        return Err(unauthorized(
+            "malformed Authorization header: use Token <API key>",
+        ));
+    }
+    Ok(ApiKey::new(credential))
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::Unauthorized, message)
+}

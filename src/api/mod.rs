@@ -1,0 +1,50 @@
+//! The HTTP API: routes, extractors and handlers. Handlers turn requests
+//! into domain types and call the store and the token issuer; every error
+//! leaves as [`crate::error::ApiError`].
+
+mod auth;
+mod extract;
+mod health;
+mod user;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+pub use auth::Admin;
+pub use extract::JsonObject;
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The service's routes over `state`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/user", get(user::get_user).post(user::get_user))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::internal(&"handler panicked"))
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this method is not allowed on this endpoint",
+    )
+}

@@ -1,0 +1,12 @@
+//! Admin authentication: API keys that a SaaS backend presents to call
+//! the admin endpoints (`/api/user`, ...).
+//!
+//! Keys are random secrets shown once; only their SHA-256 is kept
+//! (in the store, or in memory for `TESSERA_API_KEY`). This module knows
+//! nothing of HTTP; `api::auth` is the extractor that uses it.
+
+mod api_key;
+mod secret;
+
+pub use api_key::{ApiKey, ApiKeyHash, ApiKeyName, ApiKeyRecord};
+pub use secret::Secret;

@@ -1,0 +1,89 @@
+//! `tessera api-keys`: admin API keys in the store. A new key is printed
+//! once; only its SHA-256 is stored.
+
+use chrono::{SecondsFormat, Utc};
+use clap::Subcommand;
+
+use crate::auth::{ApiKey, ApiKeyName, ApiKeyRecord};
+use crate::config::StoreArgs;
+use crate::store::GroupStore;
+
+/// Subcommands of `tessera api-keys`.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysCommand {
+    /// Create a key and print it once on stdout.
+    Create {
+        /// A unique label for the key, e.g. backend-prod.
+        #[arg(long)]
+        name: String,
+        /// Where the keys are stored.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List key names and creation times (never the keys).
+    List {
+        /// Where the keys are stored.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a key by name; requests with it are refused at once.
+    Revoke {
+        /// The key's label.
+        name: String,
+        /// Where the keys are stored.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Runs an api-keys subcommand.
+pub async fn run(command: ApiKeysCommand) -> Result<(), String> {
+    match command {
+        ApiKeysCommand::Create { name, store } => {
+            let name = ApiKeyName::parse(name)?;
+            let key = create_api_key(store.open()?.as_ref(), name).await?;
+            println!("{}", key.expose());
+            eprintln!("store this key now: it cannot be shown again");
+        }
+        ApiKeysCommand::List { store } => {
+            let keys = store
+                .open()?
+                .list_api_keys()
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{:<64}  CREATED", "NAME");
+            for key in keys {
+                let created = key.created_at.to_rfc3339_opts(SecondsFormat::Secs, true);
+                println!("{:<64}  {created}", key.name.as_str());
+            }
+        }
+        ApiKeysCommand::Revoke { name, store } => {
+            let name = ApiKeyName::parse(name)?;
+            if !store
+                .open()?
+                .revoke_api_key(&name)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("no API key named {name}"));
+            }
+            eprintln!("revoked {name}");
+        }
+    }
+    Ok(())
+}
+
+/// Generates a key named `name`, stores its hash and returns the clear key.
+pub async fn create_api_key(store: &dyn GroupStore, name: ApiKeyName) -> Result<ApiKey, String> {
+    let key = ApiKey::generate().map_err(|_| "the random generator failed".to_owned())?;
+    let record = ApiKeyRecord {
+        name,
+        hash: key.hash(),
+        created_at: Utc::now(),
+    };
+    store
+        .insert_api_key(&record)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(key)
+}

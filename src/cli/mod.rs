@@ -1,0 +1,70 @@
+//! The `tessera` command line: `serve` (the default), `api-keys` and
+//! `keys`. Each subcommand lives in its own file; this one only defines the
+//! grammar and dispatches.
+
+mod api_keys;
+mod keys;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::ServeArgs;
+
+pub use api_keys::ApiKeysCommand;
+pub use keys::KeysCommand;
+
+const ENVIRONMENT_HELP: &str = "\
+Every option can also be set with the environment variable shown.
+TESSERA_API_KEY (environment only): an operator-supplied admin API key,
+accepted as is. Logging follows RUST_LOG (default: info).";
+
+/// Issues and verifies user-group tokens for embedded analytics dashboards.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = ENVIRONMENT_HELP
+)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Options of `serve`, accepted without the subcommand name.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (the default when no subcommand is given).
+    #[command(after_help = ENVIRONMENT_HELP)]
+    Serve(ServeArgs),
+    /// Create, list and revoke admin API keys.
+    #[command(subcommand)]
+    ApiKeys(ApiKeysCommand),
+    /// Manage the signing keys of the keys directory.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// Runs the parsed command line; errors are printed to stderr.
+pub async fn run(cli: Cli) -> ExitCode {
+    let outcome = match cli.command {
+        None => serve::run(cli.serve).await,
+        Some(Command::Serve(args)) => serve::run(args).await,
+        Some(Command::ApiKeys(command)) => api_keys::run(command).await,
+        Some(Command::Keys(command)) => keys::run(command),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

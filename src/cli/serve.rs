@@ -1,0 +1,147 @@
+//! `tessera serve`: load the keys (generating one on first start), prove
+//! they sign and verify, open the store, make sure an admin key exists,
+//! and serve until SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing_subscriber::EnvFilter;
+
+use super::api_keys::create_api_key;
+use crate::auth::{ApiKey, ApiKeyName};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::ServeArgs;
+use crate::state::AppState;
+use crate::store::GroupStore;
+use crate::token::{KeyRing, TokenPolicy, self_test};
+
+/// The name of the admin key created when none exists.
+const BOOTSTRAP_KEY_NAME: &str = "initial";
+
+/// Runs the service.
+pub async fn run(args: ServeArgs) -> Result<(), String> {
+    init_logging();
+    let clock: SharedClock = Arc::new(SystemClock);
+    let tokens = policy(&args)?;
+
+    let (keys, created) = KeyRing::load_or_init(&args.keys_dir, clock.now())
+        .map_err(|err| format!("signing keys: {err}"))?;
+    if let Some(kid) = created {
+        tracing::info!(%kid, dir = %args.keys_dir.display(), "generated the first signing key (EdDSA)");
+    }
+    self_test(&keys, &tokens, clock.now())
+        .map_err(|err| format!("signing self-test failed, refusing to start: {err}"))?;
+
+    let store = args.store.open()?;
+    let operator_key = std::env::var("TESSERA_API_KEY")
+        .ok()
+        .filter(|key| !key.is_empty())
+        .map(|key| ApiKey::new(key).hash());
+    if operator_key.is_none() {
+        tokio::spawn(ensure_admin_key(store.clone()));
+    }
+
+    let state = AppState {
+        store,
+        keys: Arc::new(keys),
+        tokens: Arc::new(tokens),
+        clock,
+        operator_key,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|err| format!("cannot listen on {}: {err}", args.listen))?;
+    let address = listener.local_addr().map_err(|err| err.to_string())?;
+    tracing::info!(%address, "tessera listening");
+    crate::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|err| format!("server error: {err}"))?;
+    tracing::info!("tessera stopped");
+    Ok(())
+}
+
+fn policy(args: &ServeArgs) -> Result<TokenPolicy, String> {
+    if args.token_ttl > args.max_token_ttl {
+        return Err(format!(
+            "--token-ttl ({}) exceeds --max-token-ttl ({})",
+            humantime::format_duration(args.token_ttl),
+            humantime::format_duration(args.max_token_ttl)
+        ));
+    }
+    if args.audience.is_empty() {
+        return Err("--audience must not be empty".into());
+    }
+    Ok(TokenPolicy {
+        issuer: args.issuer(),
+        audience: args.audience.clone(),
+        default_ttl: args.token_ttl,
+        max_ttl: args.max_token_ttl,
+        leeway: args.leeway,
+    })
+}
+
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // A second initialisation (tests) is harmless.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// With no `TESSERA_API_KEY` and no stored key, creates one and prints it
+/// once on stdout. Retries until the store answers, so a store that is
+/// down at start-up delays this instead of failing it.
+async fn ensure_admin_key(store: Arc<dyn GroupStore>) {
+    loop {
+        match store.list_api_keys().await {
+            Ok(keys) if !keys.is_empty() => return,
+            Ok(_) => {
+                let name = match ApiKeyName::parse(BOOTSTRAP_KEY_NAME) {
+                    Ok(name) => name,
+                    Err(err) => return tracing::error!(%err, "bootstrap key name"),
+                };
+                match create_api_key(store.as_ref(), name).await {
+                    Ok(key) => return print_banner(&key),
+                    Err(err) => tracing::warn!(%err, "could not create the first admin key"),
+                }
+            }
+            Err(err) => tracing::warn!(%err, "waiting for the store to create the first admin key"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+fn print_banner(key: &ApiKey) {
+    let rule = "=".repeat(72);
+    println!(
+        "{rule}\n\
+         Tessera created an admin API key named \"{BOOTSTRAP_KEY_NAME}\".\n\
+         It is shown only this once; store it now:\n\n    {}\n\n\
+         Send it as:  Authorization: Token <key>\n\
+         Manage keys: tessera api-keys list | create --name NAME | revoke NAME\n\
+         {rule}",
+        key.expose()
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,126 @@
+//! Command-line and environment configuration shared by the subcommands:
+//! value parsers and the argument groups (`StoreArgs`, `ServeArgs`).
+//! Flag and variable names are part of the public interface.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use std::sync::Arc;
+
+use crate::auth::Secret;
+use crate::store::{GroupStore, RedisConfig, RedisStore};
+
+/// Parses a human duration (`90s`, `15m`, `24h`, `7d`); zero is refused.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|err| format!("{err} (use e.g. 90s, 15m, 24h, 7d)"))?;
+    if duration.is_zero() {
+        return Err("must be longer than zero".to_owned());
+    }
+    Ok(duration)
+}
+
+/// Where groups and API keys are stored.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Redis URL, e.g. redis://127.0.0.1:6379/0. Required for now.
+    #[arg(long, env = "TESSERA_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key Tessera writes.
+    #[arg(long, env = "TESSERA_REDIS_PREFIX", default_value = "tessera:")]
+    pub redis_prefix: String,
+
+    /// Deadline of every Redis call, connecting included.
+    #[arg(long, env = "TESSERA_REDIS_TIMEOUT", default_value = "1s", value_parser = parse_duration)]
+    pub redis_timeout: Duration,
+}
+
+impl StoreArgs {
+    /// Opens the configured store without waiting for it to answer.
+    pub fn open(&self) -> Result<Arc<dyn GroupStore>, String> {
+        let store = RedisStore::new(&self.redis()?).map_err(|e| e.to_string())?;
+        Ok(Arc::new(store))
+    }
+
+    /// The Redis configuration, or an error naming the missing setting.
+    pub fn redis(&self) -> Result<RedisConfig, String> {
+        let url = self
+            .redis_url
+            .clone()
+            .filter(|url| !url.trim().is_empty())
+            .ok_or(
+                "no store configured: set --redis-url or TESSERA_REDIS_URL \
+             (for example redis://127.0.0.1:6379)",
+            )?;
+        Ok(RedisConfig {
+            url: Secret::new(url),
+            prefix: self.redis_prefix.clone(),
+            timeout: self.redis_timeout,
+        })
+    }
+}
+
+/// Options of `tessera serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Where groups and API keys are stored.
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Directory of the signing keys (an EdDSA key is generated on first start).
+    #[arg(long, env = "TESSERA_KEYS_DIR", default_value = "keys")]
+    pub keys_dir: PathBuf,
+
+    /// `iss` of issued tokens [default: http://<listen address>].
+    #[arg(long, env = "TESSERA_ISSUER")]
+    pub issuer: Option<String>,
+
+    /// `aud` of issued tokens.
+    #[arg(long, env = "TESSERA_AUDIENCE", default_value = "dashboards")]
+    pub audience: String,
+
+    /// Token lifetime when a request gives no `expires_in`.
+    #[arg(long, env = "TESSERA_TOKEN_TTL", default_value = "24h", value_parser = parse_duration)]
+    pub token_ttl: Duration,
+
+    /// Longest token lifetime a request may ask for.
+    #[arg(long, env = "TESSERA_MAX_TOKEN_TTL", default_value = "30d", value_parser = parse_duration)]
+    pub max_token_ttl: Duration,
+
+    /// Clock skew tolerated when checking token times.
+    #[arg(long, env = "TESSERA_LEEWAY", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub leeway: Duration,
+}
+
+impl ServeArgs {
+    /// The issuer, defaulting to the listen address.
+    pub fn issuer(&self) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,60 @@
+//! `GroupName`: the display name of a user group.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::text::check_bounded_text;
+use super::{FieldError, GroupId};
+
+/// A validated group name: 1..=256 bytes of UTF-8, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct GroupName(String);
+
+impl GroupName {
+    /// Validates a name.
+    pub fn parse(value: impl Into<String>) -> Result<Self, FieldError> {
+        let value = value.into();
+        check_bounded_text(&value).map_err(|why| FieldError::new("name", why))?;
+        Ok(Self(value))
+    }
+
+    /// Reads a JSON request value, which must be a string.
+    pub fn from_json(value: &Value) -> Result<Self, FieldError> {
+        match value {
+            Value::String(text) => Self::parse(text.as_str()),
+            _ => Err(FieldError::new("name", "must be a string")),
+        }
+    }
+
+    /// The default name of a new group: its id (both follow the same rule).
+    pub fn from_id(id: &GroupId) -> Self {
+        Self(id.as_str().to_owned())
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for GroupName {
+    type Error = FieldError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<GroupName> for String {
+    fn from(name: GroupName) -> Self {
+        name.0
+    }
+}
+
+impl fmt::Display for GroupName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -1,0 +1,21 @@
+//! Domain types of a user group: the only place where the rules of
+//! `../shared/DESIGN.md` for ids, names, mappings and properties are checked.
+//!
+//! Every type here is built by a constructor that validates its input, so a
+//! value that exists is valid; code past the HTTP handler never re-checks.
+//! Nothing here knows about HTTP, Redis or JWTs.
+
+mod field_error;
+mod group;
+mod group_id;
+mod group_name;
+mod mapping;
+mod properties;
+mod text;
+
+pub use field_error::FieldError;
+pub use group::{GroupRecord, GroupUpsert, TeamId};
+pub use group_id::GroupId;
+pub use group_name::GroupName;
+pub use mapping::Mapping;
+pub use properties::{Properties, PropertyName, RESERVED_PROPERTY_NAMES};

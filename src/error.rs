@@ -1,0 +1,263 @@
+//! The one error table of the HTTP API: every failure a client can see is an
+//! [`ApiError`] with a stable `code`, and [`ErrorCode::status`] is the only
+//! place that maps a code to an HTTP status.
+//!
+//! Domain errors (`FieldError`, `StoreError`, `TokenError`) know nothing of
+//! HTTP; the `From` impls here translate them. Details of 5xx failures go to
+//! the log, never into a response.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::FieldError;
+use crate::store::StoreError;
+use crate::token::TokenError;
+
+/// Seconds a client should wait before retrying a 503 or 429.
+const RETRY_AFTER_SECS: &str = "1";
+
+/// Every error code of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // the variants are documented by `as_str` and docs/api.md
+pub enum ErrorCode {
+    InvalidRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    StoreUnavailable,
+    Internal,
+    TokenMalformed,
+    TokenExpired,
+    TokenNotYetValid,
+    TokenSignatureInvalid,
+    TokenUnknownKey,
+    TokenRevoked,
+    TokenClaimsInvalid,
+}
+
+impl ErrorCode {
+    /// The code as sent in `error.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited => "rate_limited",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::Internal => "internal",
+            Self::TokenMalformed => "token_malformed",
+            Self::TokenExpired => "token_expired",
+            Self::TokenNotYetValid => "token_not_yet_valid",
+            Self::TokenSignatureInvalid => "token_signature_invalid",
+            Self::TokenUnknownKey => "token_unknown_key",
+            Self::TokenRevoked => "token_revoked",
+            Self::TokenClaimsInvalid => "token_claims_invalid",
+        }
+    }
+
+    /// The HTTP status of the code.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidRequest => StatusCode::BAD_REQUEST,
+            Self::Unauthorized
+            | Self::TokenMalformed
+            | Self::TokenExpired
+            | Self::TokenNotYetValid
+            | Self::TokenSignatureInvalid
+            | Self::TokenUnknownKey
+            | Self::TokenRevoked
+            | Self::TokenClaimsInvalid => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An error answer: code, message, and the request field it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// A message safe to show the client.
+    pub message: String,
+    /// The request field at fault, if one is.
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// An error with `code` and a client-safe `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// A 400 `invalid_request`.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, message)
+    }
+
+    /// Names the request field at fault.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// A 500 whose `detail` is logged and not returned.
+    pub fn internal(detail: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%detail, "internal error");
+        Self::new(ErrorCode::Internal, "internal error")
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(err: FieldError) -> Self {
+        Self::invalid_request(err.to_string()).with_field(err.field)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) | StoreError::Contention => {
+                tracing::warn!(detail = %err, "store unavailable");
+                Self::new(
+                    ErrorCode::StoreUnavailable,
+                    "the store is unavailable; retry shortly",
+                )
+            }
+            StoreError::NameTaken(_) => Self::invalid_request(err.to_string()),
+            StoreError::Corrupt(_) => Self::internal(&err),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        let code = match err {
+            TokenError::Malformed(_) => ErrorCode::TokenMalformed,
+            TokenError::UnknownKey(_) => ErrorCode::TokenUnknownKey,
+            TokenError::SignatureInvalid => ErrorCode::TokenSignatureInvalid,
+            TokenError::Expired => ErrorCode::TokenExpired,
+            TokenError::NotYetValid => ErrorCode::TokenNotYetValid,
+            TokenError::ClaimsInvalid(_) => ErrorCode::TokenClaimsInvalid,
+            TokenError::Signing(_) => return Self::internal(&err),
+        };
+        Self::new(code, err.to_string())
+    }
+}
+
+/// `{"success": 0, "error": {...}}`, fields in the documented order.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    success: u8,
+    error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'static str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.code.status();
+        let envelope = Envelope {
+            success: 0,
+            error: ErrorBody {
+                code: self.code.as_str(),
+                message: &self.message,
+                field: self.field.as_deref(),
+            },
+        };
+        let mut response = (status, Json(envelope)).into_response();
+        let headers = response.headers_mut();
+        if status == StatusCode::UNAUTHORIZED {
+            let challenge = if self.code == ErrorCode::Unauthorized {
+                r#"Token realm="tessera""#
+            } else {
+                r#"Bearer error="invalid_token""#
+            };
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        if matches!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+        ) {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_snake_case() {
+        let all = [
+            ErrorCode::InvalidRequest,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::RateLimited,
+            ErrorCode::StoreUnavailable,
+            ErrorCode::Internal,
+            ErrorCode::TokenMalformed,
+            ErrorCode::TokenExpired,
+            ErrorCode::TokenNotYetValid,
+            ErrorCode::TokenSignatureInvalid,
+            ErrorCode::TokenUnknownKey,
+            ErrorCode::TokenRevoked,
+            ErrorCode::TokenClaimsInvalid,
+        ];
+        let names: std::collections::HashSet<_> = all.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), all.len());
+        assert!(
+            names
+                .iter()
+                .all(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        );
+    }
+
+    #[test]
+    fn store_details_do_not_reach_the_client() {
+        let err = ApiError::from(StoreError::Unavailable("10.0.0.5:6379 refused".into()));
+        assert_eq!(err.code, ErrorCode::StoreUnavailable);
+        assert!(!err.message.contains("6379"));
+        let err = ApiError::from(StoreError::Corrupt("secret detail".into()));
+        assert_eq!(err.code, ErrorCode::Internal);
+        assert!(!err.message.contains("secret"));
+    }
+}

@@ -1,0 +1,39 @@
+//! Tessera issues and verifies user-group tokens for embedded analytics
+//! dashboards.
+//!
+//! A SaaS backend calls `GET|POST /api/user` with its customer's id, a
+//! mapping and properties; Tessera gets or creates that user group in its
+//! store and answers with a signed JWT carrying the group. The library
+//! exposes the pieces: [`router`] and [`serve`] for the HTTP service, the
+//! [`domain`] types, the [`store`] backends and the [`token`] keys and
+//! issuer. The `tessera` binary only parses its command line and calls
+//! into [`cli`].
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod json_strict;
+pub mod state;
+pub mod store;
+pub mod token;
+
+use std::future::Future;
+
+pub use api::router;
+pub use state::AppState;
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes
+/// the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,35 @@
+//! `AppState`: everything a request handler may use, cloned cheaply into
+//! each request. There is no global state: tests build as many states as
+//! they like, each with its own keys, store and clock.
+
+use std::sync::Arc;
+
+use crate::auth::ApiKeyHash;
+use crate::clock::SharedClock;
+use crate::store::GroupStore;
+use crate::token::{KeyRing, TokenPolicy};
+
+/// Shared state of the HTTP service.
+#[derive(Clone)]
+pub struct AppState {
+    /// Groups and API keys.
+    pub store: Arc<dyn GroupStore>,
+    /// Signing and verifying keys.
+    pub keys: Arc<KeyRing>,
+    /// Issuer, audience and lifetimes of tokens.
+    pub tokens: Arc<TokenPolicy>,
+    /// The time source.
+    pub clock: SharedClock,
+    /// SHA-256 of the operator's `TESSERA_API_KEY`, if set.
+    pub operator_key: Option<ApiKeyHash>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("keys", &self.keys)
+            .field("tokens", &self.tokens)
+            .field("operator_key", &self.operator_key.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,75 @@
+//! Where user groups and admin API keys live.
+//!
+//! [`GroupStore`] is the one seam every backend implements; the rules of
+//! what a get-or-create does to a record live in
+//! [`crate::domain::GroupRecord`], so backends only decide how to make the
+//! read-modify-write atomic. Nothing here knows about HTTP.
+
+mod redis;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord};
+use crate::domain::{GroupId, GroupRecord, GroupUpsert};
+
+pub use self::redis::{RedisConfig, RedisStore};
+
+/// The outcome of a get-or-create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upserted {
+    /// The group as stored after the call.
+    pub record: GroupRecord,
+    /// Whether this call created it.
+    pub created: bool,
+}
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend cannot be reached or did not answer within the deadline.
+    /// Retrying later may succeed.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be read back (a bug or outside interference).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// Writers kept racing on one record; retrying may succeed.
+    #[error("too much contention on one record")]
+    Contention,
+    /// An API key with this name already exists.
+    #[error("an API key named {0} already exists")]
+    NameTaken(ApiKeyName),
+}
+
+/// A backend for groups and API keys. Every method is atomic on its own.
+#[async_trait]
+pub trait GroupStore: Send + Sync + 'static {
+    /// Gets the group of `change.id`, creating it when absent, and applies
+    /// the fields `change` sets. Concurrent calls for one new id create it
+    /// exactly once; every caller sees the same `team_id`.
+    async fn upsert(
+        &self,
+        change: &GroupUpsert,
+        now: DateTime<Utc>,
+    ) -> Result<Upserted, StoreError>;
+
+    /// The group of `id`, if any.
+    async fn get(&self, id: &GroupId) -> Result<Option<GroupRecord>, StoreError>;
+
+    /// Succeeds when the backend answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Stores a new API key; fails with [`StoreError::NameTaken`] when the
+    /// name is in use.
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+
+    /// The key with this hash, if it exists and is not revoked.
+    async fn find_api_key(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// Every API key, ordered by name.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+
+    /// Revokes the key named `name`; `false` when there is none.
+    async fn revoke_api_key(&self, name: &ApiKeyName) -> Result<bool, StoreError>;
+}

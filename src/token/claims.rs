@@ -1,0 +1,55 @@
+//! The claims of a user-group token.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{GroupId, GroupName, Mapping, Properties, TeamId};
+
+/// The `aud` claim: one audience or several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// A single audience.
+    One(String),
+    /// Several audiences.
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `audience` is among them.
+    pub fn contains(&self, audience: &str) -> bool {
+        match self {
+            Self::One(one) => one == audience,
+            Self::Many(many) => many.iter().any(|a| a == audience),
+        }
+    }
+}
+
+/// Every claim Tessera puts in a token. Decoding re-validates the domain
+/// types, so a verified token's variables obey the same rules as a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer: this service's URL.
+    pub iss: String,
+    /// Audience: who may accept the token.
+    pub aud: Audience,
+    /// Subject: the group's `provided_id`.
+    pub sub: GroupId,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Not before (seconds since the epoch).
+    pub nbf: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+    /// Unique token id.
+    pub jti: String,
+    /// The group's internal id.
+    pub team_id: TeamId,
+    /// The group's display name.
+    pub name: GroupName,
+    /// Schema id to data source id.
+    pub mapping: Mapping,
+    /// The group's variables, or null.
+    pub properties: Option<Properties>,
+    /// The group's token generation when the token was issued.
+    pub r#gen: u64,
+}

@@ -1,0 +1,326 @@
+//! The signing keys in the keys directory.
+//!
+//! Layout: `keyring.json` lists every key (`kid`, algorithm, creation time)
+//! and names the active one; each key's private material is `<kid>.key`,
+//! mode 0600. Several keys may verify; exactly one signs. The keyring is
+//! loaded once and then read-only; changing it means loading a new one.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{KeyAlgorithm, KeyError, KeyMaterial};
+
+const MANIFEST: &str = "keyring.json";
+
+/// A key id: 1..=64 of `[A-Za-z0-9_-]`, so it is always a safe file name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Kid(String);
+
+impl Kid {
+    /// Validates a key id.
+    pub fn parse(value: impl Into<String>) -> Result<Self, String> {
+        let value = value.into();
+        let ok = (1..=64).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(value))
+        } else {
+            Err("a kid is 1 to 64 characters of A-Z a-z 0-9 - _".to_owned())
+        }
+    }
+
+    /// A fresh id such as `eddsa-20261129-3f9a0c1e`.
+    fn generate(algorithm: KeyAlgorithm, now: DateTime<Utc>) -> Result<Self, KeyError> {
+        let mut random = [0u8; 4];
+        aws_lc_rs::rand::fill(&mut random)
+            .map_err(|_| KeyError::Generation("random generator failed".into()))?;
+        let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let alg = algorithm.as_str().to_ascii_lowercase();
+        Self::parse(format!("{alg}-{}-{suffix}", now.format("%Y%m%d")))
+            .map_err(KeyError::Generation)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Kid {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<Kid> for String {
+    fn from(kid: Kid) -> Self {
+        kid.0
+    }
+}
+
+impl fmt::Display for Kid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the manifest says about one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    /// Key id, sent in the token header.
+    pub kid: Kid,
+    /// The key's one algorithm.
+    pub alg: KeyAlgorithm,
+    /// When the key was generated.
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    active: Kid,
+    keys: Vec<KeyInfo>,
+}
+
+/// The loaded keys: every key that may verify, and the one that signs.
+pub struct KeyRing {
+    active: Kid,
+    keys: HashMap<Kid, (KeyInfo, KeyMaterial)>,
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("active", &self.active)
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl KeyRing {
+    /// Loads the keyring of `dir`; with no manifest there, first generates
+    /// an EdDSA key. Returns the keyring and the id of a key it generated.
+    pub fn load_or_init(dir: &Path, now: DateTime<Utc>) -> Result<(Self, Option<Kid>), KeyError> {
+        if manifest_path(dir).exists() {
+            return Ok((Self::load(dir)?, None));
+        }
+        let info = Self::generate(dir, KeyAlgorithm::EdDSA, now)?;
+        Ok((Self::load(dir)?, Some(info.kid)))
+    }
+
+    /// Loads the keyring of `dir`, checking every key file.
+    pub fn load(dir: &Path) -> Result<Self, KeyError> {
+        let manifest = read_manifest(dir)?.ok_or_else(|| KeyError::Manifest {
+            path: manifest_path(dir),
+            reason: "missing: run `tessera keys generate` or start the server once".into(),
+        })?;
+        let mut keys = HashMap::new();
+        for info in manifest.keys {
+            let path = key_path(dir, &info.kid);
+            let text = fs::read_to_string(&path).map_err(|source| KeyError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let material =
+                KeyMaterial::load(info.alg, &text).map_err(|reason| KeyError::Invalid {
+                    kid: info.kid.to_string(),
+                    reason,
+                })?;
+            if keys.insert(info.kid.clone(), (info, material)).is_some() {
+                return Err(KeyError::Manifest {
+                    path: manifest_path(dir),
+                    reason: "a kid is listed twice".into(),
+                });
+            }
+        }
+        if !keys.contains_key(&manifest.active) {
+            return Err(KeyError::Manifest {
+                path: manifest_path(dir),
+                reason: format!("the active key {} is not listed", manifest.active),
+            });
+        }
+        Ok(Self {
+            active: manifest.active,
+            keys,
+        })
+    }
+
+    /// Generates a key of `algorithm` in `dir` and makes it the active one;
+    /// the keys already there keep verifying.
+    pub fn generate(
+        dir: &Path,
+        algorithm: KeyAlgorithm,
+        now: DateTime<Utc>,
+    ) -> Result<KeyInfo, KeyError> {
+        create_private_dir(dir)?;
+        let mut keys = read_manifest(dir)?.map(|m| m.keys).unwrap_or_default();
+        let kid = Kid::generate(algorithm, now)?;
+        let file = KeyMaterial::generate(algorithm).map_err(KeyError::Generation)?;
+        write_private_file(&key_path(dir, &kid), file.as_bytes())?;
+        let info = KeyInfo {
+            kid: kid.clone(),
+            alg: algorithm,
+            created_at: now,
+        };
+        keys.push(info.clone());
+        write_manifest(dir, &Manifest { active: kid, keys })?;
+        Ok(info)
+    }
+
+    /// The signing key.
+    pub fn active(&self) -> Option<(&KeyInfo, &KeyMaterial)> {
+        self.get(&self.active)
+    }
+
+    /// A verifying key by id.
+    pub fn get(&self, kid: &Kid) -> Option<(&KeyInfo, &KeyMaterial)> {
+        self.keys.get(kid).map(|(info, material)| (info, material))
+    }
+
+    /// A verifying key by the `kid` text of a token header. Unknown or
+    /// malformed ids are simply not found: nothing touches the disk.
+    pub fn find(&self, kid: &str) -> Option<(&KeyInfo, &KeyMaterial)> {
+        self.keys
+            .iter()
+            .find(|(id, _)| id.as_str() == kid)
+            .map(|(_, (info, material))| (info, material))
+    }
+
+    /// Every key, ordered by creation time.
+    pub fn infos(&self) -> Vec<&KeyInfo> {
+        let mut infos: Vec<_> = self.keys.values().map(|(info, _)| info).collect();
+        infos.sort_by_key(|info| (info.created_at, info.kid.clone()));
+        infos
+    }
+}
+
+fn manifest_path(dir: &Path) -> PathBuf {
+    dir.join(MANIFEST)
+}
+
+fn key_path(dir: &Path, kid: &Kid) -> PathBuf {
+    dir.join(format!("{kid}.key"))
+}
+
+fn read_manifest(dir: &Path) -> Result<Option<Manifest>, KeyError> {
+    let path = manifest_path(dir);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(KeyError::Io { path, source }),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|err| KeyError::Manifest {
+            path,
+            reason: err.to_string(),
+        })
+}
+
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), KeyError> {
+    let path = manifest_path(dir);
+    let tmp = dir.join(format!("{MANIFEST}.tmp"));
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| KeyError::Io { path, source }
+    };
+    let text = serde_json::to_string_pretty(manifest).map_err(|err| KeyError::Manifest {
+        path: path.clone(),
+        reason: err.to_string(),
+    })?;
+    let mut file = fs::File::create(&tmp).map_err(io(&tmp))?;
+    file.write_all(text.as_bytes()).map_err(io(&tmp))?;
+    file.write_all(b"\n").map_err(io(&tmp))?;
+    file.sync_all().map_err(io(&tmp))?;
+    fs::rename(&tmp, &path).map_err(io(&path))
+}
+
+fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(contents).map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(io)?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_load_generates_an_eddsa_key_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ring, created) = KeyRing::load_or_init(dir.path(), Utc::now()).unwrap();
+        let kid = created.unwrap();
+        let (info, _) = ring.active().unwrap();
+        assert_eq!(info.kid, kid);
+        assert_eq!(info.alg, KeyAlgorithm::EdDSA);
+        let mode = fs::metadata(key_path(dir.path(), &kid))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        let (again, created) = KeyRing::load_or_init(dir.path(), Utc::now()).unwrap();
+        assert_eq!(created, None);
+        assert_eq!(again.active().unwrap().0.kid, kid);
+    }
+
+    #[test]
+    fn generate_activates_the_new_key_and_keeps_the_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, first) = KeyRing::load_or_init(dir.path(), Utc::now()).unwrap();
+        let second = KeyRing::generate(dir.path(), KeyAlgorithm::ES256, Utc::now()).unwrap();
+        let ring = KeyRing::load(dir.path()).unwrap();
+        assert_eq!(ring.active().unwrap().0.kid, second.kid);
+        assert_eq!(ring.active().unwrap().0.alg, KeyAlgorithm::ES256);
+        assert!(ring.get(&first.unwrap()).is_some());
+        assert_eq!(ring.infos().len(), 2);
+    }
+
+    #[test]
+    fn kids_are_safe_file_names() {
+        assert!(Kid::parse("../../dev/null").is_err());
+        assert!(Kid::parse("' OR 1=1--").is_err());
+        assert!(Kid::parse("x".repeat(65)).is_err());
+        assert!(Kid::parse("eddsa-20261129-0a1b2c3d").is_ok());
+    }
+
+    #[test]
+    fn a_damaged_keyring_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(MANIFEST), "{not json").unwrap();
+        let err = KeyRing::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("invalid key manifest"), "{err}");
+    }
+}

@@ -1,0 +1,106 @@
+//! Admin authentication of the get-user endpoint.
+
+use chrono::Utc;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use tessera::auth::{ApiKey, ApiKeyName, ApiKeyRecord};
+
+use crate::common::{RedisServer, spawn_app};
+
+async fn stored_key(app: &crate::common::TestApp, name: &str) -> String {
+    let key = ApiKey::generate().unwrap();
+    let record = ApiKeyRecord {
+        name: ApiKeyName::parse(name).unwrap(),
+        hash: key.hash(),
+        created_at: Utc::now(),
+    };
+    app.state.store.insert_api_key(&record).await.unwrap();
+    key.expose().to_owned()
+}
+
+fn assert_unauthorized(status: u16, body: &Value) {
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn missing_unknown_and_revoked_keys_are_refused() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let body = json!({"user_group_id": "g"});
+
+    let (status, answer) = app.call(Method::POST, &body, None).await;
+    assert_unauthorized(status, &answer);
+    let (status, answer) = app
+        .call(Method::POST, &body, Some("tsk_not_a_real_key"))
+        .await;
+    assert_unauthorized(status, &answer);
+
+    let key = stored_key(&app, "backend").await;
+    let (status, _) = app.call(Method::POST, &body, Some(&key)).await;
+    assert_eq!(status, 200);
+
+    let name = ApiKeyName::parse("backend").unwrap();
+    assert!(app.state.store.revoke_api_key(&name).await.unwrap());
+    let (status, answer) = app.call(Method::POST, &body, Some(&key)).await;
+    assert_unauthorized(status, &answer);
+    assert!(!app.state.store.revoke_api_key(&name).await.unwrap());
+
+    // Only the group made with the valid key exists; keys are stored hashed.
+    let dump = redis.cli(&["HGETALL", "tessera:api_keys"]);
+    assert!(!dump.contains(&key));
+}
+
+#[tokio::test]
+async fn bearer_scheme_and_www_authenticate() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let url = format!("{}/api/user", app.base);
+    let response = app
+        .client
+        .post(&url)
+        .header(
+            "Authorization",
+            format!("Bearer {}", crate::common::app::OPERATOR_KEY),
+        )
+        .json(&json!({"user_group_id": "g"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+
+    for header in ["Basic abc", "Token", "Token ", "tsk_only"] {
+        let response = app
+            .client
+            .post(&url)
+            .header("Authorization", header)
+            .json(&json!({"user_group_id": "g"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401, "{header}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            r#"Token realm="tessera""#
+        );
+    }
+}
+
+#[tokio::test]
+async fn api_key_names_are_unique() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    stored_key(&app, "dup").await;
+    let second = ApiKeyRecord {
+        name: ApiKeyName::parse("dup").unwrap(),
+        hash: ApiKey::generate().unwrap().hash(),
+        created_at: Utc::now(),
+    };
+    let err = app.state.store.insert_api_key(&second).await.unwrap_err();
+    assert!(
+        matches!(err, tessera::store::StoreError::NameTaken(_)),
+        "{err}"
+    );
+    assert_eq!(app.state.store.list_api_keys().await.unwrap().len(), 1);
+}

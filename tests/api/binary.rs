@@ -1,0 +1,318 @@
+//! The `tessera` binary end to end: start-up, the first admin key, the
+//! api-keys and keys commands, configuration errors and shutdown.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::app::jwt_part;
+use crate::common::process::{Tessera, tessera, wait_status};
+use crate::common::{RedisServer, free_port};
+
+struct Running {
+    process: Tessera,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+fn start(redis: &RedisServer, configure: impl FnOnce(&mut Command, &std::path::Path)) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut command = tessera(dir.path());
+    command
+        .env("TESSERA_REDIS_URL", redis.url())
+        .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"));
+    configure(&mut command, dir.path());
+    Running {
+        process: Tessera::spawn(command),
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    }
+}
+
+fn banner_key(stdout: &str) -> Option<String> {
+    stdout
+        .split_whitespace()
+        .find(|word| word.starts_with("tsk_"))
+        .map(str::to_owned)
+}
+
+async fn get_user(base: &str, key: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/user"))
+        .header("Authorization", format!("Token {key}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+fn cli(redis: &RedisServer, args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    tessera(dir.path())
+        .env("TESSERA_REDIS_URL", redis.url())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn first_start_prints_one_admin_key_and_api_keys_commands_manage_keys() {
+    let redis = RedisServer::start();
+    let mut app = start(&redis, |_, _| {});
+    let stdout = app
+        .process
+        .wait_stdout(Duration::from_secs(15), |out| banner_key(out).is_some());
+    let key = banner_key(&stdout)
+        .unwrap_or_else(|| panic!("no banner: {stdout}\n{}", app.process.stderr()));
+    assert_eq!(
+        wait_status(
+            &format!("{}/readyz", app.base),
+            200,
+            Duration::from_secs(10)
+        )
+        .await,
+        200
+    );
+    let (status, body) = get_user(&app.base, &key, json!({"user_group_id": "example_1"})).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["user_group"]["token"].as_str().unwrap().to_owned();
+
+    let created = cli(&redis, &["api-keys", "create", "--name", "backend-prod"]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let second = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    assert!(second.starts_with("tsk_") && second.len() == 47, "{second}");
+    assert_eq!(
+        get_user(&app.base, &second, json!({"user_group_id": "g2"}))
+            .await
+            .0,
+        200
+    );
+
+    let duplicate = cli(&redis, &["api-keys", "create", "--name", "backend-prod"]);
+    assert!(!duplicate.status.success());
+
+    let listed = cli(&redis, &["api-keys", "list"]);
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed.contains("initial") && listed.contains("backend-prod"),
+        "{listed}"
+    );
+    assert!(!listed.contains("tsk_"), "list must not show keys");
+
+    let revoked = cli(&redis, &["api-keys", "revoke", "backend-prod"]);
+    assert!(revoked.status.success());
+    assert_eq!(
+        get_user(&app.base, &second, json!({"user_group_id": "g2"}))
+            .await
+            .0,
+        401
+    );
+    assert!(
+        !cli(&redis, &["api-keys", "revoke", "backend-prod"])
+            .status
+            .success()
+    );
+
+    // A second start finds a key and prints none.
+    let status = app.process.terminate();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    let again = start(&redis, |_, _| {});
+    assert_eq!(
+        wait_status(
+            &format!("{}/readyz", again.base),
+            200,
+            Duration::from_secs(10)
+        )
+        .await,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(banner_key(&again.process.stdout()), None);
+
+    // Nothing secret reached the log.
+    let log = app.process.stderr();
+    assert!(
+        !log.contains(&key) && !log.contains(&second) && !log.contains(&token),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn operator_key_is_accepted_and_suppresses_the_banner() {
+    let redis = RedisServer::start();
+    let app = start(&redis, |command, _| {
+        command.env("TESSERA_API_KEY", "operator-supplied-key");
+    });
+    assert_eq!(
+        wait_status(
+            &format!("{}/readyz", app.base),
+            200,
+            Duration::from_secs(10)
+        )
+        .await,
+        200
+    );
+    let (status, _) = get_user(
+        &app.base,
+        "operator-supplied-key",
+        json!({"user_group_id": "g"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(banner_key(&app.process.stdout()), None);
+    assert_eq!(redis.cli(&["HLEN", "tessera:api_keys"]), "0");
+}
+
+#[tokio::test]
+async fn starts_while_redis_is_down_and_becomes_ready_when_it_returns() {
+    let mut redis = RedisServer::start();
+    redis.kill();
+    let app = start(&redis, |_, _| {});
+    assert_eq!(
+        wait_status(
+            &format!("{}/healthz", app.base),
+            200,
+            Duration::from_secs(10)
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        wait_status(&format!("{}/readyz", app.base), 503, Duration::from_secs(3)).await,
+        503
+    );
+
+    redis.restart();
+    assert_eq!(
+        wait_status(
+            &format!("{}/readyz", app.base),
+            200,
+            Duration::from_secs(15)
+        )
+        .await,
+        200
+    );
+    let stdout = app
+        .process
+        .wait_stdout(Duration::from_secs(10), |out| banner_key(out).is_some());
+    assert!(
+        banner_key(&stdout).is_some(),
+        "the first admin key is created once Redis is up"
+    );
+}
+
+#[test]
+fn missing_redis_url_is_a_clear_start_up_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tessera(dir.path())
+        .env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("TESSERA_REDIS_URL"), "{stderr}");
+}
+
+#[test]
+fn bad_configuration_values_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--token-ttl", "soon"],
+        vec!["--token-ttl", "0s"],
+        vec!["--listen", "nowhere"],
+        vec!["--token-ttl", "40d"],
+    ] {
+        let output = tessera(dir.path())
+            .env("TESSERA_REDIS_URL", "redis://127.0.0.1:1")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?} was accepted");
+        assert!(!output.stderr.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn keys_generate_switches_the_signing_algorithm() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let generated = tessera(dir.path())
+        .args(["keys", "generate", "--alg", "ES256"])
+        .output()
+        .unwrap();
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let kid = String::from_utf8(generated.stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(kid.starts_with("es256-"), "{kid}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.path().join("keys").join(format!("{kid}.key")))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+
+    let keys_dir = dir.path().join("keys");
+    let app = start(&redis, |command, _| {
+        command
+            .env("TESSERA_KEYS_DIR", &keys_dir)
+            .env("TESSERA_API_KEY", "k");
+    });
+    assert_eq!(
+        wait_status(
+            &format!("{}/readyz", app.base),
+            200,
+            Duration::from_secs(10)
+        )
+        .await,
+        200
+    );
+    let (_, body) = get_user(&app.base, "k", json!({"user_group_id": "g"})).await;
+    let header = jwt_part(body["user_group"]["token"].as_str().unwrap(), 0);
+    assert_eq!(header["alg"], "ES256");
+    assert_eq!(header["kid"], kid.as_str());
+
+    let bad = tessera(dir.path())
+        .args(["keys", "generate", "--alg", "none"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn a_short_hmac_secret_is_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    std::fs::write(
+        keys.join("keyring.json"),
+        r#"{"active":"hs","keys":[{"kid":"hs","alg":"HS256","created_at":"2026-01-01T00:00:00Z"}]}"#,
+    )
+    .unwrap();
+    // 31 bytes of secret, base64url.
+    std::fs::write(
+        keys.join("hs.key"),
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    )
+    .unwrap();
+    let output = tessera(dir.path())
+        .env("TESSERA_REDIS_URL", "redis://127.0.0.1:1")
+        .env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("at least 32 bytes"), "{stderr}");
+}

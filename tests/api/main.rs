@@ -1,0 +1,15 @@
+//! Integration tests of the service against real Redis servers that the
+//! tests start themselves. One binary, two tiers: `oneshot` router tests
+//! and real-socket tests (in-process, or the `tessera` binary itself).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod bad_input;
+mod binary;
+mod get_user;
+mod service;
+mod store_faults;

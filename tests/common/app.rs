@@ -1,0 +1,134 @@
+//! The service in-process on a real socket (`spawn_app`), plus the same
+//! router for `oneshot` tests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tessera::AppState;
+use tessera::auth::{ApiKey, Secret};
+use tessera::clock::{SharedClock, SystemClock};
+use tessera::store::{GroupStore, RedisConfig, RedisStore};
+use tessera::token::{KeyRing, TokenPolicy};
+use tokio::sync::oneshot;
+
+/// The operator key every in-process test app accepts.
+pub const OPERATOR_KEY: &str = "operator-test-key-0123456789";
+/// Issuer and audience of test apps.
+pub const ISSUER: &str = "http://tessera.test";
+pub const AUDIENCE: &str = "dashboards";
+
+/// A running service and what a test needs to talk to it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub keys_dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+/// The policy of test apps: 24 h default, 30 d maximum, 60 s leeway.
+pub fn policy() -> TokenPolicy {
+    TokenPolicy {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        default_ttl: Duration::from_secs(24 * 3600),
+        max_ttl: Duration::from_secs(30 * 86_400),
+        leeway: Duration::from_secs(60),
+    }
+}
+
+/// A state over the Redis at `redis_url`, with fresh keys in a temp dir.
+pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
+    let keys_dir = tempfile::tempdir().expect("temp dir");
+    let clock: SharedClock = Arc::new(SystemClock);
+    let (keys, _) = KeyRing::load_or_init(keys_dir.path(), clock.now()).expect("keys");
+    let store = RedisStore::new(&RedisConfig {
+        url: Secret::new(redis_url),
+        prefix: "tessera:".into(),
+        timeout: Duration::from_secs(1),
+    })
+    .expect("store");
+    let store: Arc<dyn GroupStore> = Arc::new(store);
+    let state = AppState {
+        store,
+        keys: Arc::new(keys),
+        tokens: Arc::new(policy()),
+        clock,
+        operator_key: Some(ApiKey::new(OPERATOR_KEY).hash()),
+    };
+    (state, keys_dir)
+}
+
+/// Serves a fresh app over the Redis at `redis_url` on 127.0.0.1:0.
+pub async fn spawn_app(redis_url: &str) -> TestApp {
+    let (state, keys_dir) = test_state(redis_url);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let (tx, rx) = oneshot::channel::<()>();
+    let served = state.clone();
+    tokio::spawn(async move {
+        let _ = tessera::serve(listener, served, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .expect("client"),
+        state,
+        keys_dir,
+        shutdown: Some(tx),
+    }
+}
+
+impl TestApp {
+    /// Sends a get-user call with the operator key; returns status and body.
+    pub async fn get_user(&self, body: &Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, body, Some(OPERATOR_KEY))
+            .await
+    }
+
+    /// Sends `body` to `/api/user` with `method` and an optional API key.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        body: &Value,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}/api/user", self.base))
+            .json(body);
+        if let Some(key) = key {
+            request = request.header("Authorization", format!("Token {key}"));
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The payload of a compact JWT, decoded without verification.
+pub fn jwt_part(token: &str, index: usize) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(index).expect("segment");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("json")
+}
