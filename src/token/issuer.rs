@@ -5,7 +5,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use jsonwebtoken::Header;
 
 use super::claims::Audience;
 use super::{Claims, KeyRing, TokenError};
@@ -73,10 +72,7 @@ impl<'a> TokenIssuer<'a> {
         }
         let ttl = i64::try_from(ttl.as_secs())
             .map_err(|_| TokenError::Signing("lifetime out of range".into()))?;
-        let (info, material) = self
-            .keys
-            .active()
-            .ok_or_else(|| TokenError::Signing("no active key".into()))?;
+        let (_, material) = self.keys.active();
         let iat = now.timestamp();
         let exp = iat.saturating_add(ttl);
         let expires_at = DateTime::from_timestamp(exp, 0)
@@ -95,10 +91,17 @@ impl<'a> TokenIssuer<'a> {
             properties: group.properties.clone(),
             r#gen: group.r#gen,
         };
-        let mut header = Header::new(info.alg.jwt());
-        header.kid = Some(info.kid.to_string());
-        let token = jsonwebtoken::encode(&header, &claims, &material.encoding)
-            .map_err(|err| TokenError::Signing(err.to_string()))?;
+        let payload =
+            serde_json::to_vec(&claims).map_err(|err| TokenError::Signing(err.to_string()))?;
+        let mut token = String::with_capacity(512);
+        token.push_str(self.keys.active_header());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+        let signature = material
+            .sign(token.as_bytes())
+            .map_err(TokenError::Signing)?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
         Ok(IssuedToken { token, expires_at })
     }
 }

@@ -11,6 +11,10 @@ use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -93,16 +97,24 @@ struct Manifest {
     keys: Vec<KeyInfo>,
 }
 
+/// One loaded key.
+struct Entry {
+    info: KeyInfo,
+    material: KeyMaterial,
+}
+
 /// The loaded keys: every key that may verify, and the one that signs.
 pub struct KeyRing {
-    active: Kid,
-    keys: HashMap<Kid, (KeyInfo, KeyMaterial)>,
+    active: Arc<Entry>,
+    /// The encoded JWS header of the active key, computed once.
+    active_header: String,
+    keys: HashMap<Kid, Arc<Entry>>,
 }
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyRing")
-            .field("active", &self.active)
+            .field("active", &self.active.info.kid)
             .field("kids", &self.keys.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -137,21 +149,29 @@ impl KeyRing {
                     kid: info.kid.to_string(),
                     reason,
                 })?;
-            if keys.insert(info.kid.clone(), (info, material)).is_some() {
+            let entry = Arc::new(Entry { info, material });
+            if keys.insert(entry.info.kid.clone(), entry).is_some() {
                 return Err(KeyError::Manifest {
                     path: manifest_path(dir),
                     reason: "a kid is listed twice".into(),
                 });
             }
         }
-        if !keys.contains_key(&manifest.active) {
-            return Err(KeyError::Manifest {
+        let active = keys
+            .get(&manifest.active)
+            .cloned()
+            .ok_or_else(|| KeyError::Manifest {
                 path: manifest_path(dir),
                 reason: format!("the active key {} is not listed", manifest.active),
-            });
-        }
+            })?;
+        let header = serde_json::json!({
+            "typ": "JWT",
+            "alg": active.info.alg.as_str(),
+            "kid": active.info.kid.as_str(),
+        });
         Ok(Self {
-            active: manifest.active,
+            active_header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            active,
             keys,
         })
     }
@@ -179,27 +199,31 @@ impl KeyRing {
     }
 
     /// The signing key.
-    pub fn active(&self) -> Option<(&KeyInfo, &KeyMaterial)> {
-        self.get(&self.active)
+    pub fn active(&self) -> (&KeyInfo, &KeyMaterial) {
+        (&self.active.info, &self.active.material)
+    }
+
+    /// The base64url JWS header of tokens the active key signs.
+    pub fn active_header(&self) -> &str {
+        &self.active_header
     }
 
     /// A verifying key by id.
     pub fn get(&self, kid: &Kid) -> Option<(&KeyInfo, &KeyMaterial)> {
-        self.keys.get(kid).map(|(info, material)| (info, material))
+        self.keys
+            .get(kid)
+            .map(|entry| (&entry.info, &entry.material))
     }
 
     /// A verifying key by the `kid` text of a token header. Unknown or
     /// malformed ids are simply not found: nothing touches the disk.
     pub fn find(&self, kid: &str) -> Option<(&KeyInfo, &KeyMaterial)> {
-        self.keys
-            .iter()
-            .find(|(id, _)| id.as_str() == kid)
-            .map(|(_, (info, material))| (info, material))
+        Kid::parse(kid).ok().and_then(|kid| self.get(&kid))
     }
 
     /// Every key, ordered by creation time.
     pub fn infos(&self) -> Vec<&KeyInfo> {
-        let mut infos: Vec<_> = self.keys.values().map(|(info, _)| info).collect();
+        let mut infos: Vec<_> = self.keys.values().map(|entry| &entry.info).collect();
         infos.sort_by_key(|info| (info.created_at, info.kid.clone()));
         infos
     }
@@ -282,7 +306,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (ring, created) = KeyRing::load_or_init(dir.path(), Utc::now()).unwrap();
         let kid = created.unwrap();
-        let (info, _) = ring.active().unwrap();
+        let (info, _) = ring.active();
         assert_eq!(info.kid, kid);
         assert_eq!(info.alg, KeyAlgorithm::EdDSA);
         let mode = fs::metadata(key_path(dir.path(), &kid))
@@ -293,7 +317,7 @@ mod tests {
 
         let (again, created) = KeyRing::load_or_init(dir.path(), Utc::now()).unwrap();
         assert_eq!(created, None);
-        assert_eq!(again.active().unwrap().0.kid, kid);
+        assert_eq!(again.active().0.kid, kid);
     }
 
     #[test]
@@ -302,8 +326,8 @@ mod tests {
         let (_, first) = KeyRing::load_or_init(dir.path(), Utc::now()).unwrap();
         let second = KeyRing::generate(dir.path(), KeyAlgorithm::ES256, Utc::now()).unwrap();
         let ring = KeyRing::load(dir.path()).unwrap();
-        assert_eq!(ring.active().unwrap().0.kid, second.kid);
-        assert_eq!(ring.active().unwrap().0.alg, KeyAlgorithm::ES256);
+        assert_eq!(ring.active().0.kid, second.kid);
+        assert_eq!(ring.active().0.alg, KeyAlgorithm::ES256);
         assert!(ring.get(&first.unwrap()).is_some());
         assert_eq!(ring.infos().len(), 2);
     }

@@ -13,6 +13,12 @@ pub fn self_test(
     policy: &TokenPolicy,
     now: DateTime<Utc>,
 ) -> Result<(), TokenError> {
+    // With no (or two) jsonwebtoken crypto backends, decoding would panic.
+    if jsonwebtoken::crypto::CryptoProvider::try_get_default().is_none() {
+        return Err(TokenError::Signing(
+            "jsonwebtoken has no single crypto backend (build misconfigured)".into(),
+        ));
+    }
     let broken = |err: crate::domain::FieldError| TokenError::Signing(err.to_string());
     let group = GroupRecord::create(
         TeamId::new(1).map_err(broken)?,
@@ -32,4 +38,79 @@ pub fn self_test(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::token::KeyAlgorithm;
+
+    fn policy() -> TokenPolicy {
+        TokenPolicy {
+            issuer: "http://issuer.test".into(),
+            audience: "dashboards".into(),
+            default_ttl: Duration::from_secs(3600),
+            max_ttl: Duration::from_secs(86_400),
+            leeway: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn every_algorithm_issues_tokens_the_verifier_accepts() {
+        for alg in KeyAlgorithm::ALL {
+            let dir = tempfile::tempdir().unwrap();
+            KeyRing::generate(dir.path(), alg, Utc::now()).unwrap();
+            let keys = KeyRing::load(dir.path()).unwrap();
+            assert_eq!(keys.active().0.alg, alg);
+            assert_eq!(self_test(&keys, &policy(), Utc::now()), Ok(()), "{alg}");
+        }
+    }
+
+    #[test]
+    fn the_verifier_judges_time_with_the_given_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, _) = KeyRing::load_or_init(dir.path(), Utc::now()).unwrap();
+        let policy = policy();
+        let now = Utc::now();
+        let group = GroupRecord::create(
+            TeamId::new(7).unwrap(),
+            &GroupUpsert {
+                id: GroupId::parse("g").unwrap(),
+                name: None,
+                mapping: None,
+                properties: None,
+            },
+            now,
+        );
+        let token = TokenIssuer::new(&keys, &policy)
+            .issue(&group, Some(Duration::from_secs(600)), now)
+            .unwrap()
+            .token;
+        let at = |seconds: i64| now + chrono::Duration::seconds(seconds);
+        assert!(verify(&keys, &policy, &token, at(0)).is_ok());
+        assert!(
+            verify(&keys, &policy, &token, at(659)).is_ok(),
+            "inside the leeway"
+        );
+        assert_eq!(
+            verify(&keys, &policy, &token, at(661)),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            verify(&keys, &policy, &token, at(-61)),
+            Err(TokenError::NotYetValid)
+        );
+
+        let mut other = policy.clone();
+        other.audience = "elsewhere".into();
+        assert!(matches!(
+            verify(&keys, &other, &token, now),
+            Err(TokenError::ClaimsInvalid(_))
+        ));
+        let (header, rest) = token.split_once('.').unwrap();
+        let flipped = format!("{header}.{}", rest.replacen('e', "f", 1));
+        assert!(verify(&keys, &policy, &flipped, now).is_err());
+    }
 }
