@@ -17,6 +17,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod json_strict;
+mod newtype;
 pub mod state;
 pub mod store;
 pub mod token;

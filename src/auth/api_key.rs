@@ -1,7 +1,5 @@
 //! API keys: generation, hashing and the stored record.
 
-use std::fmt;
-
 use aws_lc_rs::digest::{SHA256, digest};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -83,6 +81,8 @@ impl ApiKeyHash {
 #[serde(try_from = "String", into = "String")]
 pub struct ApiKeyName(String);
 
+crate::newtype::validated_string!(ApiKeyName, String);
+
 impl ApiKeyName {
     /// Validates a name.
     pub fn parse(value: impl Into<String>) -> Result<Self, String> {
@@ -98,30 +98,6 @@ impl ApiKeyName {
                 "API key name {value:?} must be 1 to 64 characters of A-Z a-z 0-9 _ . -"
             ))
         }
-    }
-
-    /// The name as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ApiKeyName {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(value)
-    }
-}
-
-impl From<ApiKeyName> for String {
-    fn from(name: ApiKeyName) -> Self {
-        name.0
-    }
-}
-
-impl fmt::Display for ApiKeyName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -1,8 +1,6 @@
 //! `GroupId`: the caller's own id for a user group (`user_group_id`, echoed
 //! back as `provided_id`).
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -16,6 +14,8 @@ use super::text::check_bounded_text;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct GroupId(String);
+
+crate::newtype::validated_string!(GroupId, FieldError);
 
 impl GroupId {
     /// Validates a string id.
@@ -38,30 +38,6 @@ impl GroupId {
                 "must be a string or an integer",
             )),
         }
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for GroupId {
-    type Error = FieldError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(value)
-    }
-}
-
-impl From<GroupId> for String {
-    fn from(id: GroupId) -> Self {
-        id.0
-    }
-}
-
-impl fmt::Display for GroupId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

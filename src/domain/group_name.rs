@@ -1,7 +1,5 @@
 //! `GroupName`: the display name of a user group.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -12,6 +10,8 @@ use super::{FieldError, GroupId};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct GroupName(String);
+
+crate::newtype::validated_string!(GroupName, FieldError);
 
 impl GroupName {
     /// Validates a name.
@@ -32,29 +32,5 @@ impl GroupName {
     /// The default name of a new group: its id (both follow the same rule).
     pub fn from_id(id: &GroupId) -> Self {
         Self(id.as_str().to_owned())
-    }
-
-    /// The name as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for GroupName {
-    type Error = FieldError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(value)
-    }
-}
-
-impl From<GroupName> for String {
-    fn from(name: GroupName) -> Self {
-        name.0
-    }
-}
-
-impl fmt::Display for GroupName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }

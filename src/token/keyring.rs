@@ -28,6 +28,8 @@ const MANIFEST: &str = "keyring.json";
 #[serde(try_from = "String", into = "String")]
 pub struct Kid(String);
 
+crate::newtype::validated_string!(Kid, String);
+
 impl Kid {
     /// Validates a key id.
     pub fn parse(value: impl Into<String>) -> Result<Self, String> {
@@ -52,30 +54,6 @@ impl Kid {
         let alg = algorithm.as_str().to_ascii_lowercase();
         Self::parse(format!("{alg}-{}-{suffix}", now.format("%Y%m%d")))
             .map_err(KeyError::Generation)
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Kid {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(value)
-    }
-}
-
-impl From<Kid> for String {
-    fn from(kid: Kid) -> Self {
-        kid.0
-    }
-}
-
-impl fmt::Display for Kid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

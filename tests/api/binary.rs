@@ -31,6 +31,15 @@ fn start(redis: &RedisServer, configure: impl FnOnce(&mut Command, &std::path::P
     }
 }
 
+impl Running {
+    /// Waits up to 15 s for `GET /<path>` to answer `status`.
+    async fn wait_for(&self, path: &str, status: u16) {
+        let url = format!("{}/{path}", self.base);
+        let got = wait_status(&url, status, Duration::from_secs(15)).await;
+        assert_eq!(got, status, "{url}\n{}", self.process.stderr());
+    }
+}
+
 fn banner_key(stdout: &str) -> Option<String> {
     stdout
         .split_whitespace()
@@ -67,15 +76,7 @@ async fn first_start_prints_one_admin_key_and_api_keys_commands_manage_keys() {
         .wait_stdout(Duration::from_secs(15), |out| banner_key(out).is_some());
     let key = banner_key(&stdout)
         .unwrap_or_else(|| panic!("no banner: {stdout}\n{}", app.process.stderr()));
-    assert_eq!(
-        wait_status(
-            &format!("{}/readyz", app.base),
-            200,
-            Duration::from_secs(10)
-        )
-        .await,
-        200
-    );
+    app.wait_for("readyz", 200).await;
     let (status, body) = get_user(&app.base, &key, json!({"user_group_id": "example_1"})).await;
     assert_eq!(status, 200, "{body}");
     let token = body["user_group"]["token"].as_str().unwrap().to_owned();
@@ -124,15 +125,7 @@ async fn first_start_prints_one_admin_key_and_api_keys_commands_manage_keys() {
     let status = app.process.terminate();
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
     let again = start(&redis, |_, _| {});
-    assert_eq!(
-        wait_status(
-            &format!("{}/readyz", again.base),
-            200,
-            Duration::from_secs(10)
-        )
-        .await,
-        200
-    );
+    again.wait_for("readyz", 200).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(banner_key(&again.process.stdout()), None);
 
@@ -150,15 +143,7 @@ async fn operator_key_is_accepted_and_suppresses_the_banner() {
     let app = start(&redis, |command, _| {
         command.env("TESSERA_API_KEY", "operator-supplied-key");
     });
-    assert_eq!(
-        wait_status(
-            &format!("{}/readyz", app.base),
-            200,
-            Duration::from_secs(10)
-        )
-        .await,
-        200
-    );
+    app.wait_for("readyz", 200).await;
     let (status, _) = get_user(
         &app.base,
         "operator-supplied-key",
@@ -175,30 +160,11 @@ async fn starts_while_redis_is_down_and_becomes_ready_when_it_returns() {
     let mut redis = RedisServer::start();
     redis.kill();
     let app = start(&redis, |_, _| {});
-    assert_eq!(
-        wait_status(
-            &format!("{}/healthz", app.base),
-            200,
-            Duration::from_secs(10)
-        )
-        .await,
-        200
-    );
-    assert_eq!(
-        wait_status(&format!("{}/readyz", app.base), 503, Duration::from_secs(3)).await,
-        503
-    );
+    app.wait_for("healthz", 200).await;
+    app.wait_for("readyz", 503).await;
 
     redis.restart();
-    assert_eq!(
-        wait_status(
-            &format!("{}/readyz", app.base),
-            200,
-            Duration::from_secs(15)
-        )
-        .await,
-        200
-    );
+    app.wait_for("readyz", 200).await;
     let stdout = app
         .process
         .wait_stdout(Duration::from_secs(10), |out| banner_key(out).is_some());
@@ -270,15 +236,7 @@ async fn keys_generate_switches_the_signing_algorithm() {
             .env("TESSERA_KEYS_DIR", &keys_dir)
             .env("TESSERA_API_KEY", "k");
     });
-    assert_eq!(
-        wait_status(
-            &format!("{}/readyz", app.base),
-            200,
-            Duration::from_secs(10)
-        )
-        .await,
-        200
-    );
+    app.wait_for("readyz", 200).await;
     let (_, body) = get_user(&app.base, "k", json!({"user_group_id": "g"})).await;
     let header = jwt_part(body["user_group"]["token"].as_str().unwrap(), 0);
     assert_eq!(header["alg"], "ES256");

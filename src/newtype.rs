@@ -1,0 +1,38 @@
+//! `validated_string!`: the conversions every validated string newtype
+//! needs, written once. The type keeps its own `parse` constructor (the one
+//! place its rule is checked); the macro adds `as_str`, `Display`,
+//! `From<T> for String`, and `TryFrom<String>` through `parse`, which is
+//! what serde's `try_from = "String"` uses, so stored data is re-validated
+//! when read back.
+
+macro_rules! validated_string {
+    ($type:ident, $error:ty) => {
+        impl $type {
+            /// The value as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $type {
+            type Error = $error;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(value)
+            }
+        }
+
+        impl From<$type> for String {
+            fn from(value: $type) -> Self {
+                value.0
+            }
+        }
+
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+pub(crate) use validated_string;
