@@ -98,6 +98,10 @@ pub struct ServeArgs {
     /// Clock skew tolerated when checking token times.
     #[arg(long, env = "TESSERA_LEEWAY", default_value = "60s", value_parser = humantime::parse_duration)]
     pub leeway: Duration,
+
+    /// Whether /api/verify also checks the store (group exists, not revoked).
+    #[arg(long, env = "TESSERA_VERIFY_CHECK_STORE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub verify_check_store: bool,
 }
 
 impl ServeArgs {

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::domain::FieldError;
 use crate::store::StoreError;
 use crate::token::TokenError;
+use crate::token::revocation::VerifyFailure;
 
 /// Seconds a client should wait before retrying a 503 or 429.
 const RETRY_AFTER_SECS: &str = "1";
@@ -159,6 +160,7 @@ impl From<TokenError> for ApiError {
             TokenError::Expired => ErrorCode::TokenExpired,
             TokenError::NotYetValid => ErrorCode::TokenNotYetValid,
             TokenError::ClaimsInvalid(_) => ErrorCode::TokenClaimsInvalid,
+            TokenError::Revoked => ErrorCode::TokenRevoked,
             TokenError::Signing(_) => return Self::internal(&err),
         };
         Self::new(code, err.to_string())
@@ -169,6 +171,8 @@ impl From<TokenError> for ApiError {
 #[derive(Serialize)]
 struct Envelope<'a> {
     success: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid: Option<bool>,
     error: ErrorBody<'a>,
 }
 
@@ -180,11 +184,29 @@ struct ErrorBody<'a> {
     field: Option<&'a str>,
 }
 
+impl From<VerifyFailure> for ApiError {
+    fn from(err: VerifyFailure) -> Self {
+        match err {
+            VerifyFailure::Token(err) => err.into(),
+            VerifyFailure::Store(err) => err.into(),
+        }
+    }
+}
+
+impl ErrorCode {
+    /// Whether the code reports a rejected token (answers then also carry
+    /// `"valid": false`).
+    pub fn is_token_rejection(self) -> bool {
+        self.as_str().starts_with("token_")
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.code.status();
         let envelope = Envelope {
             success: 0,
+            valid: self.code.is_token_rejection().then_some(false),
             error: ErrorBody {
                 code: self.code.as_str(),
                 message: &self.message,

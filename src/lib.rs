@@ -17,6 +17,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod json_strict;
+pub mod middleware;
 mod newtype;
 pub mod state;
 pub mod store;

@@ -7,21 +7,24 @@ use std::sync::Arc;
 use crate::auth::ApiKeyHash;
 use crate::clock::SharedClock;
 use crate::store::GroupStore;
-use crate::token::{KeyRing, TokenPolicy};
+use crate::token::{KeyHandle, TokenPolicy};
 
 /// Shared state of the HTTP service.
 #[derive(Clone)]
 pub struct AppState {
     /// Groups and API keys.
     pub store: Arc<dyn GroupStore>,
-    /// Signing and verifying keys.
-    pub keys: Arc<KeyRing>,
+    /// Signing and verifying keys (replaced on SIGHUP).
+    pub keys: KeyHandle,
     /// Issuer, audience and lifetimes of tokens.
     pub tokens: Arc<TokenPolicy>,
     /// The time source.
     pub clock: SharedClock,
     /// SHA-256 of the operator's `TESSERA_API_KEY`, if set.
     pub operator_key: Option<ApiKeyHash>,
+    /// Whether `/api/verify` also asks the store whether the token's group
+    /// still exists unrevoked.
+    pub verify_check_store: bool,
 }
 
 impl std::fmt::Debug for AppState {

@@ -1,4 +1,4 @@
-//! `JsonObject`: the request-body extractor. It owns every rejection, so a
+//! `JsonObject` and `MaybeJsonObject`: the request-body extractors. It owns every rejection, so a
 //! bad body gets the project's error envelope rather than axum's text:
 //! `413 payload_too_large` over the body limit, `415` for a non-JSON
 //! content type, `400 invalid_request` for an empty body, bad JSON,
@@ -16,7 +16,24 @@ use crate::json_strict;
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonObject(pub Map<String, Value>);
 
+/// A request body that is one JSON object, or nothing at all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaybeJsonObject(pub Option<Map<String, Value>>);
+
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match MaybeJsonObject::from_request(req, state).await? {
+            MaybeJsonObject(Some(object)) => Ok(Self(object)),
+            MaybeJsonObject(None) => Err(ApiError::invalid_request(
+                "the request body is empty; send a JSON object",
+            )),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for MaybeJsonObject {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -39,9 +56,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             }
         })?;
         if body.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::invalid_request(
-                "the request body is empty; send a JSON object",
-            ));
+            return Ok(Self(None));
         }
         if json_content != Some(true) {
             return Err(ApiError::new(
@@ -50,7 +65,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             ));
         }
         match json_strict::from_slice(&body) {
-            Ok(Value::Object(object)) => Ok(Self(object)),
+            Ok(Value::Object(object)) => Ok(Self(Some(object))),
             Ok(_) => Err(ApiError::invalid_request(
                 "the request body must be a JSON object",
             )),

@@ -16,7 +16,8 @@ pub async fn healthz() -> Json<Value> {
 /// service does not start without one); `503 store_unavailable` otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.store.ping().await?;
-    let (active, _) = state.keys.active();
+    let keys = state.keys.current();
+    let (active, _) = keys.active();
     Ok(Json(
         json!({"status": "ready", "active_kid": active.kid.as_str()}),
     ))

@@ -5,11 +5,13 @@
 mod auth;
 mod extract;
 mod health;
+mod jwks;
 mod user;
+mod verify;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -17,7 +19,8 @@ use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 pub use auth::Admin;
-pub use extract::JsonObject;
+pub use extract::{JsonObject, MaybeJsonObject};
+pub use verify::bearer_token;
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -26,6 +29,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/user", get(user::get_user).post(user::get_user))
+        .route("/api/user/{user_group_id}", delete(user::delete_user))
+        .route("/api/user/{user_group_id}/revoke", post(user::revoke_user))
+        .route("/api/verify", post(verify::verify_token))
+        .route("/.well-known/jwks.json", get(jwks::jwks))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

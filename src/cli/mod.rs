@@ -5,6 +5,7 @@
 mod api_keys;
 mod keys;
 mod serve;
+mod token;
 
 use std::process::ExitCode;
 
@@ -14,6 +15,7 @@ use crate::config::ServeArgs;
 
 pub use api_keys::ApiKeysCommand;
 pub use keys::KeysCommand;
+pub use token::TokenCommand;
 
 const ENVIRONMENT_HELP: &str = "\
 Every option can also be set with the environment variable shown.
@@ -50,6 +52,9 @@ pub enum Command {
     /// Manage the signing keys of the keys directory.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Verify a token offline, or inspect one.
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 /// Runs the parsed command line; errors are printed to stderr.
@@ -59,6 +64,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Serve(args)) => serve::run(args).await,
         Some(Command::ApiKeys(command)) => api_keys::run(command).await,
         Some(Command::Keys(command)) => keys::run(command),
+        Some(Command::Token(command)) => token::run(command).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,7 +13,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::ServeArgs;
 use crate::state::AppState;
 use crate::store::GroupStore;
-use crate::token::{KeyRing, TokenPolicy, self_test};
+use crate::token::{KeyHandle, KeyRing, TokenPolicy, VerifyPolicy, self_test};
 
 /// The name of the admin key created when none exists.
 const BOOTSTRAP_KEY_NAME: &str = "initial";
@@ -41,12 +41,20 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         tokio::spawn(ensure_admin_key(store.clone()));
     }
 
+    let keys = KeyHandle::new(keys);
+    tokio::spawn(reload_keys_on_sighup(
+        keys.clone(),
+        args.keys_dir.clone(),
+        tokens.clone(),
+        clock.clone(),
+    ));
     let state = AppState {
         store,
-        keys: Arc::new(keys),
+        keys,
         tokens: Arc::new(tokens),
         clock,
         operator_key,
+        verify_check_store: args.verify_check_store,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -72,11 +80,13 @@ fn policy(args: &ServeArgs) -> Result<TokenPolicy, String> {
         return Err("--audience must not be empty".into());
     }
     Ok(TokenPolicy {
-        issuer: args.issuer(),
-        audience: args.audience.clone(),
+        verify: VerifyPolicy {
+            issuer: args.issuer(),
+            audience: args.audience.clone(),
+            max_ttl: args.max_token_ttl,
+            leeway: args.leeway,
+        },
         default_ttl: args.token_ttl,
-        max_ttl: args.max_token_ttl,
-        leeway: args.leeway,
     })
 }
 
@@ -123,6 +133,37 @@ fn print_banner(key: &ApiKey) {
          {rule}",
         key.expose()
     );
+}
+
+/// Reloads the keys directory on every SIGHUP. A keyring that does not load
+/// or fails the self-test is refused, and the current one stays.
+async fn reload_keys_on_sighup(
+    keys: KeyHandle,
+    dir: std::path::PathBuf,
+    tokens: TokenPolicy,
+    clock: SharedClock,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return tracing::error!("cannot listen for SIGHUP; key changes need a restart");
+    };
+    while hangups.recv().await.is_some() {
+        let loaded = KeyRing::load(&dir)
+            .map_err(|err| err.to_string())
+            .and_then(|ring| {
+                self_test(&ring, &tokens, clock.now())
+                    .map(|()| ring)
+                    .map_err(|err| err.to_string())
+            });
+        match loaded {
+            Ok(ring) => {
+                let kid = ring.active().0.kid.clone();
+                keys.replace(ring);
+                tracing::info!(active_kid = %kid, "signing keys reloaded");
+            }
+            Err(err) => tracing::error!(%err, "key reload refused; the previous keys stay"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -103,6 +103,16 @@ impl GroupRecord {
         }
     }
 
+    /// The record with its token generation advanced: every token issued
+    /// before carries an older `gen` and stops verifying.
+    pub fn revoked(&self, now: DateTime<Utc>) -> Self {
+        Self {
+            r#gen: self.r#gen.saturating_add(1),
+            updated_at: now,
+            ..self.clone()
+        }
+    }
+
     /// The record after `change`, or `None` when the change alters nothing
     /// (so that a repeated identical call writes nothing).
     pub fn apply(&self, change: &GroupUpsert, now: DateTime<Utc>) -> Option<Self> {

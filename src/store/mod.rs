@@ -57,6 +57,18 @@ pub trait GroupStore: Send + Sync + 'static {
     /// The group of `id`, if any.
     async fn get(&self, id: &GroupId) -> Result<Option<GroupRecord>, StoreError>;
 
+    /// Deletes the group of `id`; `false` when there was none. Its
+    /// `team_id` is never given out again.
+    async fn delete(&self, id: &GroupId) -> Result<bool, StoreError>;
+
+    /// Increments the group's `gen` (revoking every earlier token) and
+    /// returns the updated record; `None` when there is no such group.
+    async fn bump_gen(
+        &self,
+        id: &GroupId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<GroupRecord>, StoreError>;
+
     /// Succeeds when the backend answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -151,6 +151,62 @@ impl RedisStore {
             })
     }
 
+    /// Replaces the record of `key` by `next(current)` with compare-and-set
+    /// rounds; `None` when there is no record.
+    async fn modify(
+        &self,
+        key: &str,
+        next: impl Fn(&GroupRecord) -> GroupRecord,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut current: Option<String> = conn.get(key).await.map_err(unavailable)?;
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let Some(stored) = current else {
+                return Ok(None);
+            };
+            let updated = next(&from_json(&stored)?);
+            match self
+                .compare_and_set(&mut conn, key, &stored, &updated)
+                .await?
+            {
+                None => return Ok(Some(updated)),
+                Some(now_stored) => current = now_stored,
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    /// Writes `next` if `key` still holds `stored`. `Ok(None)` on success,
+    /// otherwise `Ok(Some(what the key holds now))`.
+    async fn compare_and_set(
+        &self,
+        conn: &mut ConnectionManager,
+        key: &str,
+        stored: &str,
+        next: &GroupRecord,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let outcome: Value = self
+            .compare_and_set
+            .key(key)
+            .arg(stored)
+            .arg(to_json(next)?)
+            .invoke_async(conn)
+            .await
+            .map_err(unavailable)?;
+        match outcome {
+            Value::Int(1) => Ok(None),
+            Value::Nil => Ok(Some(None)),
+            Value::BulkString(bytes) => {
+                Ok(Some(Some(String::from_utf8(bytes).map_err(|_| {
+                    StoreError::Corrupt("record is not UTF-8".into())
+                })?)))
+            }
+            other => Err(StoreError::Corrupt(format!(
+                "unexpected compare-and-set reply {other:?}"
+            ))),
+        }
+    }
+
     async fn upsert_now(
         &self,
         change: &GroupUpsert,
@@ -195,32 +251,18 @@ impl RedisStore {
                     created: false,
                 });
             };
-            let outcome: Value = self
-                .compare_and_set
-                .key(&key)
-                .arg(&stored)
-                .arg(to_json(&next)?)
-                .invoke_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
-            current = match outcome {
-                Value::Int(1) => {
+            match self
+                .compare_and_set(&mut conn, &key, &stored, &next)
+                .await?
+            {
+                None => {
                     return Ok(Upserted {
                         record: next,
                         created: false,
                     });
                 }
-                Value::Nil => None,
-                Value::BulkString(bytes) => Some(
-                    String::from_utf8(bytes)
-                        .map_err(|_| StoreError::Corrupt("record is not UTF-8".into()))?,
-                ),
-                other => {
-                    return Err(StoreError::Corrupt(format!(
-                        "unexpected compare-and-set reply {other:?}"
-                    )));
-                }
-            };
+                Some(now_stored) => current = now_stored,
+            }
         }
         Err(StoreError::Contention)
     }
@@ -243,6 +285,25 @@ impl GroupStore for RedisStore {
             stored.as_deref().map(from_json).transpose()
         })
         .await
+    }
+
+    async fn delete(&self, id: &GroupId) -> Result<bool, StoreError> {
+        let key = self.group_key(id);
+        self.deadline(async {
+            let removed: u64 = self.conn.clone().del(&key).await.map_err(unavailable)?;
+            Ok(removed == 1)
+        })
+        .await
+    }
+
+    async fn bump_gen(
+        &self,
+        id: &GroupId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        let key = self.group_key(id);
+        self.deadline(self.modify(&key, |record| record.revoked(now)))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

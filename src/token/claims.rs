@@ -1,6 +1,7 @@
 //! The claims of a user-group token.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 
 use crate::domain::{GroupId, GroupName, Mapping, Properties, TeamId};
 
@@ -52,4 +53,21 @@ pub struct Claims {
     pub properties: Option<Properties>,
     /// The group's token generation when the token was issued.
     pub r#gen: u64,
+}
+
+impl Claims {
+    /// The variables dashboards and SQL may use: the group's properties
+    /// plus `user_group_id`, `user_group_name` and `team_id` (names the
+    /// properties cannot take).
+    pub fn variables(&self) -> Map<String, Value> {
+        let mut variables = self
+            .properties
+            .as_ref()
+            .map(|properties| properties.as_map().clone())
+            .unwrap_or_default();
+        variables.insert("user_group_id".into(), json!(self.sub.as_str()));
+        variables.insert("user_group_name".into(), json!(self.name.as_str()));
+        variables.insert("team_id".into(), json!(self.team_id.get()));
+        variables
+    }
 }

@@ -56,6 +56,9 @@ pub enum TokenError {
     /// A required claim is missing or wrong.
     #[error("token claims are invalid: {0}")]
     ClaimsInvalid(String),
+    /// The group was deleted or revoked after the token was issued.
+    #[error("token has been revoked")]
+    Revoked,
     /// Signing failed (a bug or a broken key, never the client's fault).
     #[error("token signing failed: {0}")]
     Signing(String),

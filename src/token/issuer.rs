@@ -7,23 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 
 use super::claims::Audience;
-use super::{Claims, KeyRing, TokenError};
+use super::{Claims, KeyRing, TokenError, TokenPolicy};
 use crate::domain::GroupRecord;
-
-/// The token rules the operator configures.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenPolicy {
-    /// `iss` of issued tokens, required on verification.
-    pub issuer: String,
-    /// `aud` of issued tokens, required on verification.
-    pub audience: String,
-    /// Lifetime when a request gives none.
-    pub default_ttl: Duration,
-    /// Longest lifetime a request may ask for or a token may have.
-    pub max_ttl: Duration,
-    /// Clock skew tolerated when checking `exp`, `nbf` and `iat`.
-    pub leeway: Duration,
-}
 
 /// A signed token and when it expires.
 #[derive(Clone)]
@@ -65,7 +50,7 @@ impl<'a> TokenIssuer<'a> {
         now: DateTime<Utc>,
     ) -> Result<IssuedToken, TokenError> {
         let ttl = ttl.unwrap_or(self.policy.default_ttl);
-        if ttl > self.policy.max_ttl {
+        if ttl > self.policy.verify.max_ttl {
             return Err(TokenError::Signing(
                 "lifetime above the configured maximum".into(),
             ));
@@ -78,8 +63,8 @@ impl<'a> TokenIssuer<'a> {
         let expires_at = DateTime::from_timestamp(exp, 0)
             .ok_or_else(|| TokenError::Signing("expiry out of range".into()))?;
         let claims = Claims {
-            iss: self.policy.issuer.clone(),
-            aud: Audience::One(self.policy.audience.clone()),
+            iss: self.policy.verify.issuer.clone(),
+            aud: Audience::One(self.policy.verify.audience.clone()),
             sub: group.provided_id.clone(),
             iat,
             nbf: iat,

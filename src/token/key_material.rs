@@ -17,6 +17,7 @@ use aws_lc_rs::signature::{
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
+use serde_json::{Map, Value, json};
 
 use super::KeyAlgorithm;
 
@@ -44,6 +45,9 @@ pub struct KeyMaterial {
     signing: SigningKey,
     /// Verifies tokens (through jsonwebtoken).
     pub decoding: DecodingKey,
+    /// The public key as JWK members (`kty`, `crv`, `x`, `y`, `n`, `e`);
+    /// `None` for HMAC keys, which have no public half.
+    pub public_jwk: Option<Map<String, Value>>,
 }
 
 impl std::fmt::Debug for KeyMaterial {
@@ -98,25 +102,41 @@ impl KeyMaterial {
         }
         let der = parsed.contents();
         let wrong = |_| format!("not a valid {algorithm} private key");
-        let (signing, decoding) = match algorithm {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        let (signing, decoding, jwk) = match algorithm {
             KeyAlgorithm::EdDSA => {
                 let pair = Ed25519KeyPair::from_pkcs8(der).map_err(wrong)?;
-                let public = DecodingKey::from_ed_der(pair.public_key().as_ref());
-                (SigningKey::Ed25519(pair), public)
+                let public = pair.public_key().as_ref();
+                let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": b64(public)});
+                let decoding = DecodingKey::from_ed_der(public);
+                (SigningKey::Ed25519(pair), decoding, jwk)
             }
             KeyAlgorithm::ES256 => {
                 let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
                     .map_err(wrong)?;
-                let public = DecodingKey::from_ec_der(pair.public_key().as_ref());
-                (SigningKey::EcdsaP256(pair), public)
+                // An uncompressed point: 0x04 || x (32 bytes) || y (32 bytes).
+                let point = pair.public_key().as_ref();
+                let (x, y) = match point {
+                    [0x04, rest @ ..] if rest.len() == 64 => rest.split_at(32),
+                    _ => return Err("unexpected P-256 public key encoding".to_owned()),
+                };
+                let jwk = json!({"kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y)});
+                let decoding = DecodingKey::from_ec_der(point);
+                (SigningKey::EcdsaP256(pair), decoding, jwk)
             }
             KeyAlgorithm::RS256 => {
                 let pair = RsaKeyPair::from_pkcs8(der).map_err(wrong)?;
                 if pair.public_modulus_len() < MIN_RSA_MODULUS_BYTES {
                     return Err("RSA keys must have at least 2048 bits".to_owned());
                 }
-                let public = DecodingKey::from_rsa_der(pair.public_key().as_ref());
-                (SigningKey::Rsa(pair), public)
+                let public = pair.public_key();
+                let jwk = json!({
+                    "kty": "RSA",
+                    "n": b64(public.modulus().big_endian_without_leading_zero()),
+                    "e": b64(public.exponent().big_endian_without_leading_zero()),
+                });
+                let decoding = DecodingKey::from_rsa_der(public.as_ref());
+                (SigningKey::Rsa(pair), decoding, jwk)
             }
             KeyAlgorithm::HS256 => return Self::load_hmac(file),
         };
@@ -124,6 +144,7 @@ impl KeyMaterial {
             algorithm,
             signing,
             decoding,
+            public_jwk: jwk.as_object().cloned(),
         })
     }
 
@@ -142,6 +163,7 @@ impl KeyMaterial {
             signing: SigningKey::Hmac(Box::new(hmac::Key::new(hmac::HMAC_SHA256, &secret))),
             decoding: DecodingKey::from_secret(&secret)
                 .map_err(|_| "invalid HMAC secret".to_owned())?,
+            public_jwk: None,
         })
     }
 

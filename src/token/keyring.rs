@@ -19,6 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::keyset::{KeySet, VerifyingKey};
 use super::{KeyAlgorithm, KeyError, KeyMaterial};
 
 const MANIFEST: &str = "keyring.json";
@@ -66,6 +67,31 @@ pub struct KeyInfo {
     pub alg: KeyAlgorithm,
     /// When the key was generated.
     pub created_at: DateTime<Utc>,
+    /// When the key was retired; a retired key no longer verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// What a key is used for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Signs new tokens (and verifies).
+    Active,
+    /// Verifies tokens signed earlier.
+    Verifying,
+    /// Verifies nothing any more.
+    Retired,
+}
+
+impl KeyStatus {
+    /// The status as shown by `tessera keys list`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Verifying => "verifying",
+            Self::Retired => "retired",
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -87,6 +113,10 @@ pub struct KeyRing {
     /// The encoded JWS header of the active key, computed once.
     active_header: String,
     keys: HashMap<Kid, Arc<Entry>>,
+    /// Every key of the manifest, retired ones included.
+    infos: Vec<KeyInfo>,
+    /// The verifying keys, built once.
+    keyset: KeySet,
 }
 
 impl fmt::Debug for KeyRing {
@@ -116,7 +146,12 @@ impl KeyRing {
             reason: "missing: run `tessera keys generate` or start the server once".into(),
         })?;
         let mut keys = HashMap::new();
-        for info in manifest.keys {
+        let infos = manifest.keys.clone();
+        for info in manifest
+            .keys
+            .into_iter()
+            .filter(|info| info.retired_at.is_none())
+        {
             let path = key_path(dir, &info.kid);
             let text = fs::read_to_string(&path).map_err(|source| KeyError::Io {
                 path: path.clone(),
@@ -140,17 +175,28 @@ impl KeyRing {
             .cloned()
             .ok_or_else(|| KeyError::Manifest {
                 path: manifest_path(dir),
-                reason: format!("the active key {} is not listed", manifest.active),
+                reason: format!(
+                    "the active key {} is not listed or is retired",
+                    manifest.active
+                ),
             })?;
         let header = serde_json::json!({
             "typ": "JWT",
             "alg": active.info.alg.as_str(),
             "kid": active.info.kid.as_str(),
         });
+        let keyset = KeySet::new(keys.values().map(|entry| VerifyingKey {
+            kid: entry.info.kid.to_string(),
+            alg: entry.info.alg,
+            decoding: entry.material.decoding.clone(),
+            public_jwk: entry.material.public_jwk.clone(),
+        }));
         Ok(Self {
             active_header: URL_SAFE_NO_PAD.encode(header.to_string()),
             active,
             keys,
+            infos,
+            keyset,
         })
     }
 
@@ -170,10 +216,69 @@ impl KeyRing {
             kid: kid.clone(),
             alg: algorithm,
             created_at: now,
+            retired_at: None,
         };
         keys.push(info.clone());
         write_manifest(dir, &Manifest { active: kid, keys })?;
         Ok(info)
+    }
+
+    /// A new active key of the active key's algorithm; the others keep
+    /// verifying.
+    pub fn rotate(dir: &Path, now: DateTime<Utc>) -> Result<KeyInfo, KeyError> {
+        let current = Self::load(dir)?;
+        Self::generate(dir, current.active().0.alg, now)
+    }
+
+    /// Retires `kid`: it stops verifying. The active key cannot be retired.
+    pub fn retire(dir: &Path, kid: &str, now: DateTime<Utc>) -> Result<KeyInfo, KeyError> {
+        let path = manifest_path(dir);
+        let invalid = |reason: String| KeyError::Manifest {
+            path: path.clone(),
+            reason,
+        };
+        let mut manifest = read_manifest(dir)?.ok_or_else(|| invalid("missing".into()))?;
+        if manifest.active.as_str() == kid {
+            return Err(invalid(format!(
+                "{kid} is the active key: rotate first, then retire it once its tokens have expired"
+            )));
+        }
+        let info = manifest
+            .keys
+            .iter_mut()
+            .find(|info| info.kid.as_str() == kid)
+            .ok_or_else(|| invalid(format!("no key {kid}")))?;
+        if info.retired_at.is_none() {
+            info.retired_at = Some(now);
+        }
+        let retired = info.clone();
+        write_manifest(dir, &manifest)?;
+        Ok(retired)
+    }
+
+    /// The verifying keys (every key that is not retired).
+    pub fn keyset(&self) -> &KeySet {
+        &self.keyset
+    }
+
+    /// Every key of the manifest with its status, oldest first.
+    pub fn statuses(&self) -> Vec<(&KeyInfo, KeyStatus)> {
+        let mut all: Vec<_> = self
+            .infos
+            .iter()
+            .map(|info| {
+                let status = if info.retired_at.is_some() {
+                    KeyStatus::Retired
+                } else if info.kid == self.active.info.kid {
+                    KeyStatus::Active
+                } else {
+                    KeyStatus::Verifying
+                };
+                (info, status)
+            })
+            .collect();
+        all.sort_by_key(|(info, _)| (info.created_at, info.kid.clone()));
+        all
     }
 
     /// The signing key.
@@ -191,19 +296,6 @@ impl KeyRing {
         self.keys
             .get(kid)
             .map(|entry| (&entry.info, &entry.material))
-    }
-
-    /// A verifying key by the `kid` text of a token header. Unknown or
-    /// malformed ids are simply not found: nothing touches the disk.
-    pub fn find(&self, kid: &str) -> Option<(&KeyInfo, &KeyMaterial)> {
-        Kid::parse(kid).ok().and_then(|kid| self.get(&kid))
-    }
-
-    /// Every key, ordered by creation time.
-    pub fn infos(&self) -> Vec<&KeyInfo> {
-        let mut infos: Vec<_> = self.keys.values().map(|entry| &entry.info).collect();
-        infos.sort_by_key(|info| (info.created_at, info.kid.clone()));
-        infos
     }
 }
 
@@ -307,7 +399,7 @@ mod tests {
         assert_eq!(ring.active().0.kid, second.kid);
         assert_eq!(ring.active().0.alg, KeyAlgorithm::ES256);
         assert!(ring.get(&first.unwrap()).is_some());
-        assert_eq!(ring.infos().len(), 2);
+        assert_eq!(ring.statuses().len(), 2);
     }
 
     #[test]

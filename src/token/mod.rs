@@ -1,23 +1,32 @@
 //! User-group tokens: signing keys on disk, the claims, issuance, and the
-//! verification used by the start-up self-test.
+//! one verification policy that the service, the middleware and the CLI
+//! share.
 //!
 //! Each key has exactly one algorithm; a token is signed by the active key
-//! and carries its `kid`. The module knows nothing of HTTP or the store.
+//! and carries its `kid`. Only [`revocation`] knows about the store; the
+//! rest knows nothing of HTTP or storage.
 
 mod algorithm;
 mod claims;
 mod error;
 mod issuer;
+mod key_handle;
 mod key_material;
 mod keyring;
+mod keyset;
+mod policy;
+pub mod revocation;
 mod self_test;
-mod verify;
+mod verifier;
 
 pub use algorithm::KeyAlgorithm;
-pub use claims::Claims;
+pub use claims::{Audience, Claims};
 pub use error::{KeyError, TokenError};
-pub use issuer::{IssuedToken, TokenIssuer, TokenPolicy};
+pub use issuer::{IssuedToken, TokenIssuer};
+pub use key_handle::KeyHandle;
 pub use key_material::KeyMaterial;
-pub use keyring::{KeyInfo, KeyRing, Kid};
+pub use keyring::{KeyInfo, KeyRing, KeyStatus, Kid};
+pub use keyset::{KeySet, VerifyingKey};
+pub use policy::{TokenPolicy, VerifyPolicy};
 pub use self_test::self_test;
-pub use verify::verify;
+pub use verifier::{MAX_TOKEN_BYTES, SignedToken, verify, verify_signature};

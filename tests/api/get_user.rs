@@ -54,7 +54,8 @@ async fn token_carries_the_documented_claims_and_verifies() {
     let token = body["user_group"]["token"].as_str().unwrap();
 
     let header = jwt_part(token, 0);
-    let (active, _) = app.state.keys.active();
+    let keys = app.state.keys.current();
+    let (active, _) = keys.active();
     assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["typ"], "JWT");
     assert_eq!(header["kid"], active.kid.as_str());
@@ -94,7 +95,7 @@ async fn token_carries_the_documented_claims_and_verifies() {
     assert_eq!(expires_at.timestamp(), claims["exp"].as_i64().unwrap());
 
     let verified =
-        tessera::token::verify(&app.state.keys, &app.state.tokens, token, Utc::now()).unwrap();
+        tessera::token::verify(keys.keyset(), &app.state.tokens.verify, token, Utc::now()).unwrap();
     assert_eq!(verified.sub.as_str(), "example_1");
 }
 

@@ -9,7 +9,7 @@ use tessera::AppState;
 use tessera::auth::{ApiKey, Secret};
 use tessera::clock::{SharedClock, SystemClock};
 use tessera::store::{GroupStore, RedisConfig, RedisStore};
-use tessera::token::{KeyRing, TokenPolicy};
+use tessera::token::{KeyHandle, KeyRing, TokenPolicy, VerifyPolicy};
 use tokio::sync::oneshot;
 
 /// The operator key every in-process test app accepts.
@@ -28,14 +28,21 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
 }
 
-/// The policy of test apps: 24 h default, 30 d maximum, 60 s leeway.
-pub fn policy() -> TokenPolicy {
-    TokenPolicy {
+/// The verification rules of test apps: 30 d maximum, 60 s leeway.
+pub fn verify_policy() -> VerifyPolicy {
+    VerifyPolicy {
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
-        default_ttl: Duration::from_secs(24 * 3600),
         max_ttl: Duration::from_secs(30 * 86_400),
         leeway: Duration::from_secs(60),
+    }
+}
+
+/// The policy of test apps: 24 h default lifetime.
+pub fn policy() -> TokenPolicy {
+    TokenPolicy {
+        verify: verify_policy(),
+        default_ttl: Duration::from_secs(24 * 3600),
     }
 }
 
@@ -53,10 +60,11 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
     let store: Arc<dyn GroupStore> = Arc::new(store);
     let state = AppState {
         store,
-        keys: Arc::new(keys),
+        keys: KeyHandle::new(keys),
         tokens: Arc::new(policy()),
         clock,
         operator_key: Some(ApiKey::new(OPERATOR_KEY).hash()),
+        verify_check_store: true,
     };
     (state, keys_dir)
 }

@@ -1,6 +1,7 @@
 //! `GET|POST /api/user`: get or create a user group and return a freshly
 //! signed token for it (the seed's "Get User").
 
+mod admin;
 mod request;
 mod response;
 
@@ -12,6 +13,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::token::TokenIssuer;
 
+pub use admin::{delete_user, revoke_user};
 pub use request::GetUserRequest;
 pub use response::GetUserResponse;
 
@@ -22,14 +24,12 @@ pub async fn get_user(
     _admin: Admin,
     JsonObject(body): JsonObject,
 ) -> Result<Json<GetUserResponse>, ApiError> {
-    let request = GetUserRequest::parse(&body, state.tokens.max_ttl)?;
+    let request = GetUserRequest::parse(&body, state.tokens.verify.max_ttl)?;
     let now = state.clock.now();
     let outcome = state.store.upsert(&request.group, now).await?;
-    let issued = TokenIssuer::new(&state.keys, &state.tokens).issue(
-        &outcome.record,
-        request.expires_in,
-        now,
-    )?;
+    let keys = state.keys.current();
+    let issued =
+        TokenIssuer::new(&keys, &state.tokens).issue(&outcome.record, request.expires_in, now)?;
     tracing::info!(
         team_id = %outcome.record.team_id,
         created = outcome.created,

@@ -1,0 +1,26 @@
+//! `GET /.well-known/jwks.json`: the public keys of every key that may
+//! verify, for renderers that verify offline. Never private material;
+//! HMAC keys never appear.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::state::AppState;
+
+/// How long clients may cache the document. Renderers that meet an unknown
+/// `kid` refetch sooner (the middleware at most once per 30 s).
+pub const JWKS_MAX_AGE_SECS: u32 = 300;
+
+/// The handler.
+pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    let keys = state.keys.current();
+    (
+        [(
+            header::CACHE_CONTROL,
+            format!("public, max-age={JWKS_MAX_AGE_SECS}"),
+        )],
+        Json(keys.keyset().jwks()),
+    )
+}

@@ -1,0 +1,116 @@
+//! `POST /api/verify`: is this user-group token valid, and whose is it?
+//!
+//! The token comes as `Authorization: Bearer <token>` or in the body as
+//! `{"token": "..."}`. The answer is `200` with the group and its variables,
+//! or `401` with the specific `token_*` code. By default the store is asked
+//! too (the group exists and the token's generation is current); when that
+//! check is needed and the store is down, the answer is `503`, never a pass.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use chrono::SecondsFormat;
+use serde_json::{Map, Value, json};
+
+use super::MaybeJsonObject;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+use crate::token::revocation::check_not_revoked;
+use crate::token::{Claims, verify};
+
+/// The handler.
+#[tracing::instrument(skip_all)]
+pub async fn verify_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeJsonObject(body): MaybeJsonObject,
+) -> Result<Json<Value>, ApiError> {
+    let token = presented_token(&headers, body.as_ref())?;
+    let keys = state.keys.current();
+    let claims = verify(
+        keys.keyset(),
+        &state.tokens.verify,
+        &token,
+        state.clock.now(),
+    )?;
+    if state.verify_check_store {
+        check_not_revoked(state.store.as_ref(), &claims).await?;
+    }
+    Ok(Json(verified_body(&claims)))
+}
+
+/// The `200` answer for verified claims.
+pub fn verified_body(claims: &Claims) -> Value {
+    let expires_at = chrono::DateTime::from_timestamp(claims.exp, 0)
+        .map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true));
+    json!({
+        "success": 1,
+        "valid": true,
+        "user_group": {
+            "team_id": claims.team_id.get(),
+            "provided_id": claims.sub.as_str(),
+            "name": claims.name.as_str(),
+            "mapping": claims.mapping.entries(),
+            "properties": claims.properties.as_ref().map(|p| p.as_map()),
+        },
+        "variables": claims.variables(),
+        "expires_at": expires_at,
+    })
+}
+
+fn presented_token(
+    headers: &HeaderMap,
+    body: Option<&Map<String, Value>>,
+) -> Result<String, ApiError> {
+    let from_header = bearer_token(headers)?;
+    let from_body = match body {
+        None => None,
+        Some(body) => {
+            if let Some(unknown) = body.keys().find(|key| *key != "token") {
+                return Err(ApiError::invalid_request("unknown field; expected token")
+                    .with_field(unknown.as_str()));
+            }
+            match body.get("token") {
+                None => None,
+                Some(Value::String(token)) => Some(token.clone()),
+                Some(_) => {
+                    return Err(
+                        ApiError::invalid_request("token must be a string").with_field("token")
+                    );
+                }
+            }
+        }
+    };
+    match (from_header, from_body) {
+        (Some(a), Some(b)) if a != b => Err(ApiError::invalid_request(
+            "the Authorization header and the body carry different tokens",
+        )),
+        (Some(token), _) | (None, Some(token)) => Ok(token),
+        (None, None) => Err(ApiError::new(
+            ErrorCode::TokenMalformed,
+            "send the token as Authorization: Bearer <token> or {\"token\": \"...\"}",
+        )),
+    }
+}
+
+/// The token of an `Authorization: Bearer` header, if there is one.
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || {
+        ApiError::new(
+            ErrorCode::TokenMalformed,
+            "malformed Authorization header: use Bearer <token>",
+        )
+    };
+    let value = value.to_str().map_err(|_| malformed())?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(malformed()),
+    }
+}
