@@ -30,13 +30,17 @@ pub struct RendererAuthConfig {
     pub store_cache_ttl: Duration,
     /// How many verified tokens to remember (0 disables the cache).
     pub token_cache_capacity: usize,
+    /// The least time between two fetches of a remote JWKS (an unknown
+    /// `kid` triggers a fetch only when this much time has passed).
+    pub jwks_refetch_interval: Duration,
     /// The time source.
     pub clock: SharedClock,
 }
 
 impl RendererAuthConfig {
     /// Defaults: no store check, a 5 s generation cache if one is added,
-    /// 10 000 cached tokens, the system clock.
+    /// 10 000 cached tokens, a remote JWKS fetched at most every 30 s, the
+    /// system clock.
     pub fn new(keys: KeySource, policy: VerifyPolicy) -> Self {
         Self {
             keys,
@@ -44,6 +48,7 @@ impl RendererAuthConfig {
             store: None,
             store_cache_ttl: Duration::from_secs(5),
             token_cache_capacity: 10_000,
+            jwks_refetch_interval: super::key_source::MIN_REFETCH_INTERVAL,
             clock: Arc::new(SystemClock),
         }
     }
@@ -71,7 +76,7 @@ impl RendererAuth {
         let capacity = config.token_cache_capacity;
         Ok(Self {
             inner: Arc::new(Inner {
-                keys: Keys::load(config.keys).await?,
+                keys: Keys::load_with(config.keys, config.jwks_refetch_interval).await?,
                 policy: config.policy,
                 store: config.store,
                 store_cache_ttl: i64::try_from(config.store_cache_ttl.as_secs())

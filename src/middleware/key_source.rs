@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::token::{KeyHandle, KeyRing, KeySet};
 
-/// The least time between two fetches of a remote JWKS.
+/// The default least time between two fetches of a remote JWKS.
 pub const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// The age after which a remote JWKS is fetched again.
 pub const REFRESH_AFTER: Duration = Duration::from_secs(300);
@@ -69,6 +69,7 @@ pub enum Keys {
 /// A JWKS fetched over HTTP.
 pub struct Remote {
     url: String,
+    min_interval: Duration,
     client: reqwest::Client,
     /// The keys, their version, and when they were fetched.
     current: RwLock<(Arc<KeySet>, u64, Option<Instant>)>,
@@ -81,6 +82,11 @@ impl Keys {
     /// error; a remote one that cannot be fetched yet starts empty and is
     /// fetched again later.
     pub async fn load(source: KeySource) -> Result<Self, String> {
+        Self::load_with(source, MIN_REFETCH_INTERVAL).await
+    }
+
+    /// [`Keys::load`] with another least time between remote fetches.
+    pub async fn load_with(source: KeySource, min_interval: Duration) -> Result<Self, String> {
         Ok(match source {
             KeySource::KeysDir(dir) => {
                 let ring = KeyRing::load(&dir).map_err(|err| err.to_string())?;
@@ -100,6 +106,7 @@ impl Keys {
                     .map_err(|err| format!("HTTP client: {err}"))?;
                 let remote = Remote {
                     url,
+                    min_interval,
                     client,
                     current: RwLock::new((Arc::new(KeySet::default()), 0, None)),
                     gate: tokio::sync::Mutex::new(None),
@@ -121,9 +128,7 @@ impl Keys {
                     .2
                     .is_none_or(|at| at.elapsed() > REFRESH_AFTER);
                 if stale {
-                    remote
-                        .fetch_if(|last| last.is_none_or(|at| at.elapsed() >= MIN_REFETCH_INTERVAL))
-                        .await;
+                    remote.fetch_if_interval_passed().await;
                 }
                 let (set, version, _) = remote.read();
                 (KeysNow::Set(set), version)
@@ -135,11 +140,7 @@ impl Keys {
     /// the last attempt is at least 30 s old. Whether new keys arrived.
     pub async fn refetch_for_unknown_kid(&self) -> bool {
         match self {
-            Self::Remote(remote) => {
-                remote
-                    .fetch_if(|last| last.is_none_or(|at| at.elapsed() >= MIN_REFETCH_INTERVAL))
-                    .await
-            }
+            Self::Remote(remote) => remote.fetch_if_interval_passed().await,
             _ => false,
         }
     }
@@ -151,6 +152,12 @@ impl Remote {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    async fn fetch_if_interval_passed(&self) -> bool {
+        let interval = self.min_interval;
+        self.fetch_if(|last| last.is_none_or(|at| at.elapsed() >= interval))
+            .await
     }
 
     /// Fetches when `due(last attempt)` holds (checked under the gate, so

@@ -11,5 +11,7 @@ mod auth;
 mod bad_input;
 mod binary;
 mod get_user;
+mod middleware;
 mod service;
 mod store_faults;
+mod verify;

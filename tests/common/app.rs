@@ -71,7 +71,13 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
 
 /// Serves a fresh app over the Redis at `redis_url` on 127.0.0.1:0.
 pub async fn spawn_app(redis_url: &str) -> TestApp {
-    let (state, keys_dir) = test_state(redis_url);
+    spawn_app_with(redis_url, |_| {}).await
+}
+
+/// `spawn_app` with the state changed by `configure` first.
+pub async fn spawn_app_with(redis_url: &str, configure: impl FnOnce(&mut AppState)) -> TestApp {
+    let (mut state, keys_dir) = test_state(redis_url);
+    configure(&mut state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
