@@ -274,3 +274,177 @@ fn a_short_hmac_secret_is_refused_at_start_up() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("at least 32 bytes"), "{stderr}");
 }
+
+async fn jwks_kids(base: &str) -> Vec<String> {
+    let document: Value = reqwest::get(format!("{base}/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    document["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn wait_for_kids(base: &str, count: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let kids = jwks_kids(base).await;
+        if kids.len() == count || std::time::Instant::now() > deadline {
+            return kids;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn verify_code(base: &str, token: &str) -> (u16, Option<String>) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/verify"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (status, body["error"]["code"].as_str().map(str::to_owned))
+}
+
+#[tokio::test]
+async fn rotation_and_retirement_with_sighup_and_offline_verification() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("keys");
+    let issuer = "http://tessera.test";
+    let app = start(&redis, |command, _| {
+        command
+            .env("TESSERA_KEYS_DIR", &keys_dir)
+            .env("TESSERA_ISSUER", issuer)
+            .env("TESSERA_API_KEY", "k");
+    });
+    app.wait_for("readyz", 200).await;
+    let keys_cli = |args: &[&str]| {
+        tessera(dir.path())
+            .env("TESSERA_KEYS_DIR", &keys_dir)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let (_, body) = get_user(&app.base, "k", json!({"user_group_id": "g"})).await;
+    let old = body["user_group"]["token"].as_str().unwrap().to_owned();
+    let old_kid = jwt_part(&old, 0)["kid"].as_str().unwrap().to_owned();
+
+    let rotated = keys_cli(&["keys", "rotate"]);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let new_kid = String::from_utf8(rotated.stdout).unwrap().trim().to_owned();
+    app.process.hangup();
+    let kids = wait_for_kids(&app.base, 2).await;
+    assert!(
+        kids.contains(&old_kid) && kids.contains(&new_kid),
+        "{kids:?}"
+    );
+
+    assert_eq!(
+        verify_code(&app.base, &old).await,
+        (200, None),
+        "signed before the rotation"
+    );
+    let (_, body) = get_user(&app.base, "k", json!({"user_group_id": "g"})).await;
+    let new = body["user_group"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(jwt_part(&new, 0)["kid"], new_kid.as_str());
+
+    let listed = String::from_utf8(keys_cli(&["keys", "list"]).stdout).unwrap();
+    let line = |kid: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(kid))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(line(&old_kid).ends_with("verifying"), "{listed}");
+    assert!(line(&new_kid).ends_with("active"), "{listed}");
+    assert!(
+        !keys_cli(&["keys", "retire", &new_kid]).status.success(),
+        "the active key cannot be retired"
+    );
+
+    // Offline verification, before retirement: JWKS URL and keys directory.
+    let jwks_url = format!("{}/.well-known/jwks.json", app.base);
+    let offline = |args: &[&str], token: &str| {
+        tessera(dir.path())
+            .env("TESSERA_KEYS_DIR", &keys_dir)
+            .args(["token", "verify", "--issuer", issuer])
+            .args(args)
+            .arg(token)
+            .output()
+            .unwrap()
+    };
+    let by_url = offline(&["--jwks", &jwks_url], &old);
+    assert!(
+        by_url.status.success(),
+        "{}",
+        String::from_utf8_lossy(&by_url.stderr)
+    );
+    let claims: Value = serde_json::from_slice(&by_url.stdout).unwrap();
+    assert_eq!(claims["sub"], "g");
+    assert!(offline(&[], &new).status.success(), "keys directory");
+
+    assert!(keys_cli(&["keys", "retire", &old_kid]).status.success());
+    app.process.hangup();
+    assert_eq!(wait_for_kids(&app.base, 1).await, vec![new_kid.clone()]);
+    assert_eq!(
+        verify_code(&app.base, &old).await,
+        (401, Some("token_unknown_key".into()))
+    );
+    assert_eq!(verify_code(&app.base, &new).await, (200, None));
+
+    let refused = offline(&["--jwks", &jwks_url], &old);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("token_unknown_key"));
+    let wrong_issuer = tessera(dir.path())
+        .env("TESSERA_KEYS_DIR", &keys_dir)
+        .args(["token", "verify", "--issuer", "http://other.test", &new])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&wrong_issuer.stderr).contains("token_claims_invalid"));
+
+    let inspected = tessera(dir.path())
+        .args(["token", "inspect", &old])
+        .output()
+        .unwrap();
+    let shown: Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    assert_eq!(shown["verified"], false);
+    assert_eq!(shown["header"]["kid"], old_kid.as_str());
+    assert_eq!(shown["payload"]["sub"], "g");
+}
+
+#[tokio::test]
+async fn a_broken_keys_directory_on_sighup_keeps_the_current_keys() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("keys");
+    let app = start(&redis, |command, _| {
+        command
+            .env("TESSERA_KEYS_DIR", &keys_dir)
+            .env("TESSERA_API_KEY", "k");
+    });
+    app.wait_for("readyz", 200).await;
+    std::fs::write(keys_dir.join("keyring.json"), "{broken").unwrap();
+    app.process.hangup();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        get_user(&app.base, "k", json!({"user_group_id": "g"}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(jwks_kids(&app.base).await.len(), 1);
+    assert!(app.process.stderr().contains("key reload refused"));
+}

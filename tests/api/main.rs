@@ -11,6 +11,7 @@ mod auth;
 mod bad_input;
 mod binary;
 mod get_user;
+mod independent_client;
 mod middleware;
 mod service;
 mod store_faults;

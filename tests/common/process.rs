@@ -79,6 +79,16 @@ impl Tessera {
         }
     }
 
+    /// Sends SIGHUP (reload the keys).
+    pub fn hangup(&self) {
+        let status = Command::new("kill")
+            .arg("-HUP")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
