@@ -10,7 +10,9 @@
 //!
 //! Environment: `TESSERA_URL` (default `http://127.0.0.1:8080`),
 //! `TESSERA_ISSUER` (default: `TESSERA_URL`), `TESSERA_AUDIENCE` (default
-//! `dashboards`), `RENDERER_LISTEN` (default `127.0.0.1:3000`).
+//! `dashboards`), `RENDERER_LISTEN` (default `127.0.0.1:3000`),
+//! `RENDERER_TOKEN_CACHE` (verified tokens remembered, default 10000; 0
+//! verifies every request afresh).
 
 use std::time::Duration;
 
@@ -47,7 +49,13 @@ async fn main() -> Result<(), String> {
         leeway: Duration::from_secs(60),
     };
     let source = KeySource::JwksUrl(format!("{tessera}/.well-known/jwks.json"));
-    let auth = RendererAuth::new(RendererAuthConfig::new(source, policy)).await?;
+    let mut config = RendererAuthConfig::new(source, policy);
+    if let Ok(capacity) = std::env::var("RENDERER_TOKEN_CACHE") {
+        config.token_cache_capacity = capacity
+            .parse()
+            .map_err(|_| "RENDERER_TOKEN_CACHE must be a number".to_owned())?;
+    }
+    let auth = RendererAuth::new(config).await?;
 
     let app = Router::new()
         .route("/dashboard", get(dashboard))

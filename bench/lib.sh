@@ -1,0 +1,57 @@
+# Shared by the load harnesses: a release build, a private redis-server and
+# tessera on loopback (pinned to core 0), and wrk runs on core 1 that fail
+# on any non-2xx answer. Source it; call bench_setup first.
+
+bench_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+bench_wait() { # URL
+  for _ in $(seq 200); do
+    curl -fsS "$1" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "not ready: $1" >&2
+  return 1
+}
+
+bench_setup() {
+  cargo build --release --quiet --bin tessera --example renderer
+  BENCH_WORK=$(mktemp -d)
+  BENCH_PIDS=()
+  trap 'kill "${BENCH_PIDS[@]}" 2>/dev/null || true; rm -rf "$BENCH_WORK"' EXIT
+  local redis_port
+  redis_port=$(bench_free_port)
+  PORT=$(bench_free_port)
+  BASE="http://127.0.0.1:$PORT"
+  REDIS_URL="redis://127.0.0.1:$redis_port"
+  taskset -c 0 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$BENCH_WORK" >/dev/null &
+  BENCH_PIDS+=($!)
+  export TESSERA_BENCH_KEY="bench-operator-key-0123456789"
+  TESSERA_API_KEY=$TESSERA_BENCH_KEY TESSERA_REDIS_URL=$REDIS_URL TESSERA_ISSUER=$BASE \
+    TESSERA_LISTEN="127.0.0.1:$PORT" TESSERA_KEYS_DIR="$BENCH_WORK/keys" RUST_LOG=warn \
+    taskset -c 0 target/release/tessera >"$BENCH_WORK/out" 2>"$BENCH_WORK/err" &
+  BENCH_PIDS+=($!)
+  bench_wait "$BASE/readyz"
+}
+
+bench_get_user() { # prints the response of a get-user call for example_1
+  curl -fsS -X POST "$BASE/api/user" -H 'Content-Type: application/json' \
+    -H "Authorization: Token $TESSERA_BENCH_KEY" \
+    -d '{"user_group_id":"example_1","name":"Example 1","mapping":{"40":"213","134":"386"},"properties":{"filterValue":"value"}}'
+}
+
+bench_run() { # NAME wrk-args...
+  local name=$1; shift
+  local out rps p50 p99
+  out=$(taskset -c 1 wrk -t1 -c"$BENCH_CONNECTIONS" -d"${BENCH_SECONDS}s" --latency "$@")
+  if grep -q "Non-2xx" <<<"$out"; then
+    echo "$name: non-2xx answers, run rejected" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  printf '%-36s %10s req/s   p50 %8s   p99 %8s\n' "$name" "$rps" "$p50" "$p99"
+}
