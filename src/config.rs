@@ -11,7 +11,7 @@ use clap::Args;
 use std::sync::Arc;
 
 use crate::auth::Secret;
-use crate::store::{GroupStore, RedisConfig, RedisStore};
+use crate::store::{EmbeddedStore, GroupStore, RedisConfig, RedisStore, RedisTarget};
 
 /// Parses a human duration (`90s`, `15m`, `24h`, `7d`); zero is refused.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -23,12 +23,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// Where groups and API keys are stored.
+/// Where groups and API keys are stored: Redis when a URL or cluster is
+/// given, otherwise the embedded store in the data directory.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// Redis URL, e.g. redis://127.0.0.1:6379/0. Required for now.
-    #[arg(long, env = "TESSERA_REDIS_URL", hide_env_values = true)]
+    /// Standalone Redis URL, e.g. redis://127.0.0.1:6379/0.
+    #[arg(
+        long,
+        env = "TESSERA_REDIS_URL",
+        hide_env_values = true,
+        conflicts_with = "redis_cluster"
+    )]
     pub redis_url: Option<String>,
+
+    /// Redis Cluster seed nodes: host:port,host:port,...
+    #[arg(long, env = "TESSERA_REDIS_CLUSTER")]
+    pub redis_cluster: Option<String>,
 
     /// Prefix of every Redis key Tessera writes.
     #[arg(long, env = "TESSERA_REDIS_PREFIX", default_value = "tessera:")]
@@ -37,31 +47,59 @@ pub struct StoreArgs {
     /// Deadline of every Redis call, connecting included.
     #[arg(long, env = "TESSERA_REDIS_TIMEOUT", default_value = "1s", value_parser = parse_duration)]
     pub redis_timeout: Duration,
+
+    /// Directory of the embedded store (used when no Redis is configured).
+    #[arg(long, env = "TESSERA_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
 }
 
 impl StoreArgs {
-    /// Opens the configured store without waiting for it to answer.
+    /// Opens the configured store without waiting for Redis to answer.
     pub fn open(&self) -> Result<Arc<dyn GroupStore>, String> {
-        let store = RedisStore::new(&self.redis()?).map_err(|e| e.to_string())?;
-        Ok(Arc::new(store))
+        match self.redis()? {
+            Some(config) => {
+                let store = RedisStore::new(&config).map_err(|e| e.to_string())?;
+                Ok(Arc::new(store))
+            }
+            None => Ok(Arc::new(EmbeddedStore::open(&self.data_dir)?)),
+        }
     }
 
-    /// The Redis configuration, or an error naming the missing setting.
-    pub fn redis(&self) -> Result<RedisConfig, String> {
-        let url = self
-            .redis_url
-            .clone()
-            .filter(|url| !url.trim().is_empty())
-            .ok_or(
-                "no store configured: set --redis-url or TESSERA_REDIS_URL \
-             (for example redis://127.0.0.1:6379)",
-            )?;
-        Ok(RedisConfig {
-            url: Secret::new(url),
+    /// The Redis configuration, if Redis is configured; an error names a
+    /// bad cluster node.
+    pub fn redis(&self) -> Result<Option<RedisConfig>, String> {
+        let target = match (&self.redis_url, &self.redis_cluster) {
+            (Some(url), _) if !url.trim().is_empty() => RedisTarget::Url(Secret::new(url.trim())),
+            (_, Some(nodes)) if !nodes.trim().is_empty() => {
+                RedisTarget::Cluster(parse_cluster_nodes(nodes)?)
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(RedisConfig {
+            target,
             prefix: self.redis_prefix.clone(),
             timeout: self.redis_timeout,
-        })
+        }))
     }
+}
+
+/// Parses `host:port,host:port,...`; the error names the bad entry.
+pub fn parse_cluster_nodes(list: &str) -> Result<Vec<String>, String> {
+    list.split(',')
+        .map(str::trim)
+        .map(|node| {
+            let valid = node
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+            if valid {
+                Ok(node.to_owned())
+            } else {
+                Err(format!(
+                    "TESSERA_REDIS_CLUSTER: {node:?} is not host:port (expected host:port,host:port,...)"
+                ))
+            }
+        })
+        .collect()
 }
 
 /// Options of `tessera serve`.
@@ -117,6 +155,29 @@ impl ServeArgs {
 mod tests {
     use super::parse_duration;
     use std::time::Duration;
+
+    #[test]
+    fn cluster_node_lists() {
+        use super::parse_cluster_nodes;
+        assert_eq!(
+            parse_cluster_nodes("127.0.0.1:7000, 127.0.0.1:7001"),
+            Ok(vec![
+                "127.0.0.1:7000".to_owned(),
+                "127.0.0.1:7001".to_owned()
+            ])
+        );
+        for bad in [
+            "127.0.0.1",
+            "127.0.0.1:7000,",
+            ":7000",
+            "h:0",
+            "h:99999",
+            "h:x",
+        ] {
+            let err = parse_cluster_nodes(bad).unwrap_err();
+            assert!(err.contains("is not host:port"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn human_durations() {

@@ -145,7 +145,9 @@ impl From<StoreError> for ApiError {
                     "the store is unavailable; retry shortly",
                 )
             }
-            StoreError::NameTaken(_) => Self::invalid_request(err.to_string()),
+            StoreError::NameTaken(_) | StoreError::Conflict(_) => {
+                Self::invalid_request(err.to_string())
+            }
             StoreError::Corrupt(_) => Self::internal(&err),
         }
     }

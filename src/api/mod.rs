@@ -7,6 +7,7 @@ mod extract;
 mod health;
 mod jwks;
 mod user;
+mod users;
 mod verify;
 
 use axum::Router;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/user", get(user::get_user).post(user::get_user))
         .route("/api/user/{user_group_id}", delete(user::delete_user))
         .route("/api/user/{user_group_id}/revoke", post(user::revoke_user))
+        .route("/api/users", get(users::list_users))
         .route("/api/verify", post(verify::verify_token))
         .route("/.well-known/jwks.json", get(jwks::jwks))
         .route("/healthz", get(health::healthz))

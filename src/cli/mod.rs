@@ -6,12 +6,13 @@ mod api_keys;
 mod keys;
 mod serve;
 mod token;
+mod transfer;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::ServeArgs;
+use crate::config::{ServeArgs, StoreArgs};
 
 pub use api_keys::ApiKeysCommand;
 pub use keys::KeysCommand;
@@ -55,6 +56,22 @@ pub enum Command {
     /// Verify a token offline, or inspect one.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write every group to stdout as JSON Lines.
+    Export {
+        /// The store to read.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Read groups as JSON Lines from stdin (as written by export). All or
+    /// nothing: a malformed line or a clash imports nothing.
+    Import {
+        /// Replace stored groups whose content differs.
+        #[arg(long)]
+        overwrite: bool,
+        /// The store to write.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// Runs the parsed command line; errors are printed to stderr.
@@ -65,6 +82,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::ApiKeys(command)) => api_keys::run(command).await,
         Some(Command::Keys(command)) => keys::run(command),
         Some(Command::Token(command)) => token::run(command).await,
+        Some(Command::Export { store }) => transfer::run_export(&store).await,
+        Some(Command::Import { overwrite, store }) => transfer::run_import(&store, overwrite).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

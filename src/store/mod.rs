@@ -5,15 +5,27 @@
 //! [`crate::domain::GroupRecord`], so backends only decide how to make the
 //! read-modify-write atomic. Nothing here knows about HTTP.
 
+mod embedded;
+mod import;
 mod redis;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord};
-use crate::domain::{GroupId, GroupRecord, GroupUpsert};
+use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
 
-pub use self::redis::{RedisConfig, RedisStore};
+pub use self::embedded::EmbeddedStore;
+pub use self::redis::{RedisConfig, RedisStore, RedisTarget};
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Records written (new, or replaced with `overwrite`).
+    pub written: usize,
+    /// Records already stored exactly as imported.
+    pub unchanged: usize,
+}
 
 /// The outcome of a get-or-create.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +52,9 @@ pub enum StoreError {
     /// An API key with this name already exists.
     #[error("an API key named {0} already exists")]
     NameTaken(ApiKeyName),
+    /// Imported records clash with stored ones; nothing was imported.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// A backend for groups and API keys. Every method is atomic on its own.
@@ -68,6 +83,28 @@ pub trait GroupStore: Send + Sync + 'static {
         id: &GroupId,
         now: DateTime<Utc>,
     ) -> Result<Option<GroupRecord>, StoreError>;
+
+    /// Up to `limit` groups with a `team_id` above `after` (all when
+    /// `None`), in increasing `team_id` order. A walk that passes the last
+    /// `team_id` of each page as the next `after` sees every group that
+    /// existed when it began exactly once, however many are created
+    /// meanwhile (new groups get higher `team_id`s).
+    async fn list(
+        &self,
+        after: Option<TeamId>,
+        limit: usize,
+    ) -> Result<Vec<GroupRecord>, StoreError>;
+
+    /// Stores exported records as they are (`team_id`, `gen`, timestamps
+    /// kept) and moves the `team_id` counter past the highest. A record
+    /// clashes when a different record has its `provided_id` (allowed with
+    /// `overwrite`) or another group has its `team_id` (never allowed); on
+    /// any clash nothing is written.
+    async fn import(
+        &self,
+        records: &[GroupRecord],
+        overwrite: bool,
+    ) -> Result<ImportReport, StoreError>;
 
     /// Succeeds when the backend answers.
     async fn ping(&self) -> Result<(), StoreError>;

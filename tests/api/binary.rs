@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::app::jwt_part;
-use crate::common::process::{Tessera, tessera, wait_status};
+use crate::common::process::{Tessera, output_within_30s, tessera, wait_status};
 use crate::common::{RedisServer, free_port};
 
 struct Running {
@@ -60,11 +60,11 @@ async fn get_user(base: &str, key: &str, body: Value) -> (u16, Value) {
 
 fn cli(redis: &RedisServer, args: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
-    tessera(dir.path())
-        .env("TESSERA_REDIS_URL", redis.url())
-        .args(args)
-        .output()
-        .unwrap()
+    output_within_30s({
+        let mut command = tessera(dir.path());
+        command.env("TESSERA_REDIS_URL", redis.url()).args(args);
+        command
+    })
 }
 
 #[tokio::test]
@@ -174,16 +174,101 @@ async fn starts_while_redis_is_down_and_becomes_ready_when_it_returns() {
     );
 }
 
-#[test]
-fn missing_redis_url_is_a_clear_start_up_error() {
+#[tokio::test]
+async fn without_redis_it_runs_on_the_embedded_store_and_holds_its_data_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let output = tessera(dir.path())
-        .env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()))
-        .output()
-        .unwrap();
+    let port = free_port();
+    let mut first = Tessera::spawn({
+        let mut command = tessera(dir.path());
+        command
+            .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TESSERA_API_KEY", "k");
+        command
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(
+        wait_status(&format!("{base}/readyz"), 200, Duration::from_secs(15)).await,
+        200,
+        "{}",
+        first.stderr()
+    );
+    let (status, body) = get_user(&base, "k", json!({"user_group_id": "g"})).await;
+    assert_eq!(
+        (status, body["user_group"]["team_id"].as_u64()),
+        (200, Some(1))
+    );
+    assert!(
+        dir.path().join("data").is_dir(),
+        "data/ is the default data directory"
+    );
+
+    let second = output_within_30s({
+        let mut command = tessera(dir.path());
+        command.env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()));
+        command
+    });
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("in use by another process"), "{stderr}");
+
+    assert!(first.terminate().success());
+    let again = Tessera::spawn({
+        let mut command = tessera(dir.path());
+        command
+            .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TESSERA_API_KEY", "k");
+        command
+    });
+    assert_eq!(
+        wait_status(&format!("{base}/readyz"), 200, Duration::from_secs(15)).await,
+        200,
+        "{}",
+        again.stderr()
+    );
+    let (_, body) = get_user(&base, "k", json!({"user_group_id": "g"})).await;
+    assert_eq!(
+        body["new_user_group"], false,
+        "the group survived the restart"
+    );
+}
+
+#[test]
+fn a_corrupt_data_directory_is_a_clear_start_up_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/tessera.redb"), vec![0x5a; 8192]).unwrap();
+    let output = output_within_30s({
+        let mut command = tessera(dir.path());
+        command.env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()));
+        command
+    });
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("TESSERA_REDIS_URL"), "{stderr}");
+    assert!(stderr.contains("tessera.redb"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn an_invalid_cluster_node_is_a_start_up_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = output_within_30s({
+        let mut command = tessera(dir.path());
+        command
+            .env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()))
+            .env("TESSERA_REDIS_CLUSTER", "127.0.0.1:7000,localhost");
+        command
+    });
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("\"localhost\""), "{stderr}");
+    let both = output_within_30s({
+        let mut command = tessera(dir.path());
+        command
+            .env("TESSERA_REDIS_CLUSTER", "127.0.0.1:7000")
+            .env("TESSERA_REDIS_URL", "redis://127.0.0.1:1");
+        command
+    });
+    assert!(!both.status.success(), "a URL and a cluster are exclusive");
 }
 
 #[test]
@@ -195,11 +280,13 @@ fn bad_configuration_values_are_refused() {
         vec!["--listen", "nowhere"],
         vec!["--token-ttl", "40d"],
     ] {
-        let output = tessera(dir.path())
-            .env("TESSERA_REDIS_URL", "redis://127.0.0.1:1")
-            .args(&args)
-            .output()
-            .unwrap();
+        let output = output_within_30s({
+            let mut command = tessera(dir.path());
+            command
+                .env("TESSERA_REDIS_URL", "redis://127.0.0.1:1")
+                .args(&args);
+            command
+        });
         assert!(!output.status.success(), "{args:?} was accepted");
         assert!(!output.stderr.is_empty());
     }
@@ -209,10 +296,11 @@ fn bad_configuration_values_are_refused() {
 async fn keys_generate_switches_the_signing_algorithm() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let generated = tessera(dir.path())
-        .args(["keys", "generate", "--alg", "ES256"])
-        .output()
-        .unwrap();
+    let generated = output_within_30s({
+        let mut command = tessera(dir.path());
+        command.args(["keys", "generate", "--alg", "ES256"]);
+        command
+    });
     assert!(
         generated.status.success(),
         "{}",
@@ -242,10 +330,11 @@ async fn keys_generate_switches_the_signing_algorithm() {
     assert_eq!(header["alg"], "ES256");
     assert_eq!(header["kid"], kid.as_str());
 
-    let bad = tessera(dir.path())
-        .args(["keys", "generate", "--alg", "none"])
-        .output()
-        .unwrap();
+    let bad = output_within_30s({
+        let mut command = tessera(dir.path());
+        command.args(["keys", "generate", "--alg", "none"]);
+        command
+    });
     assert!(!bad.status.success());
 }
 
@@ -265,11 +354,13 @@ fn a_short_hmac_secret_is_refused_at_start_up() {
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     )
     .unwrap();
-    let output = tessera(dir.path())
-        .env("TESSERA_REDIS_URL", "redis://127.0.0.1:1")
-        .env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()))
-        .output()
-        .unwrap();
+    let output = output_within_30s({
+        let mut command = tessera(dir.path());
+        command
+            .env("TESSERA_REDIS_URL", "redis://127.0.0.1:1")
+            .env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()));
+        command
+    });
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("at least 32 bytes"), "{stderr}");
@@ -327,11 +418,11 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
     });
     app.wait_for("readyz", 200).await;
     let keys_cli = |args: &[&str]| {
-        tessera(dir.path())
-            .env("TESSERA_KEYS_DIR", &keys_dir)
-            .args(args)
-            .output()
-            .unwrap()
+        output_within_30s({
+            let mut command = tessera(dir.path());
+            command.env("TESSERA_KEYS_DIR", &keys_dir).args(args);
+            command
+        })
     };
     let (_, body) = get_user(&app.base, "k", json!({"user_group_id": "g"})).await;
     let old = body["user_group"]["token"].as_str().unwrap().to_owned();
@@ -378,13 +469,15 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
     // Offline verification, before retirement: JWKS URL and keys directory.
     let jwks_url = format!("{}/.well-known/jwks.json", app.base);
     let offline = |args: &[&str], token: &str| {
-        tessera(dir.path())
-            .env("TESSERA_KEYS_DIR", &keys_dir)
-            .args(["token", "verify", "--issuer", issuer])
-            .args(args)
-            .arg(token)
-            .output()
-            .unwrap()
+        output_within_30s({
+            let mut command = tessera(dir.path());
+            command
+                .env("TESSERA_KEYS_DIR", &keys_dir)
+                .args(["token", "verify", "--issuer", issuer])
+                .args(args)
+                .arg(token);
+            command
+        })
     };
     let by_url = offline(&["--jwks", &jwks_url], &old);
     assert!(
@@ -408,17 +501,24 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
     let refused = offline(&["--jwks", &jwks_url], &old);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("token_unknown_key"));
-    let wrong_issuer = tessera(dir.path())
-        .env("TESSERA_KEYS_DIR", &keys_dir)
-        .args(["token", "verify", "--issuer", "http://other.test", &new])
-        .output()
-        .unwrap();
+    let wrong_issuer = output_within_30s({
+        let mut command = tessera(dir.path());
+        command.env("TESSERA_KEYS_DIR", &keys_dir).args([
+            "token",
+            "verify",
+            "--issuer",
+            "http://other.test",
+            &new,
+        ]);
+        command
+    });
     assert!(String::from_utf8_lossy(&wrong_issuer.stderr).contains("token_claims_invalid"));
 
-    let inspected = tessera(dir.path())
-        .args(["token", "inspect", &old])
-        .output()
-        .unwrap();
+    let inspected = output_within_30s({
+        let mut command = tessera(dir.path());
+        command.args(["token", "inspect", &old]);
+        command
+    });
     let shown: Value = serde_json::from_slice(&inspected.stdout).unwrap();
     assert_eq!(shown["verified"], false);
     assert_eq!(shown["header"]["kid"], old_kid.as_str());

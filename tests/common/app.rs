@@ -8,7 +8,7 @@ use serde_json::Value;
 use tessera::AppState;
 use tessera::auth::{ApiKey, Secret};
 use tessera::clock::{SharedClock, SystemClock};
-use tessera::store::{GroupStore, RedisConfig, RedisStore};
+use tessera::store::{GroupStore, RedisConfig, RedisStore, RedisTarget};
 use tessera::token::{KeyHandle, KeyRing, TokenPolicy, VerifyPolicy};
 use tokio::sync::oneshot;
 
@@ -52,7 +52,7 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
     let clock: SharedClock = Arc::new(SystemClock);
     let (keys, _) = KeyRing::load_or_init(keys_dir.path(), clock.now()).expect("keys");
     let store = RedisStore::new(&RedisConfig {
-        url: Secret::new(redis_url),
+        target: RedisTarget::Url(Secret::new(redis_url)),
         prefix: "tessera:".into(),
         timeout: Duration::from_secs(1),
     })

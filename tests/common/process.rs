@@ -128,3 +128,28 @@ pub async fn wait_status(url: &str, status: u16, limit: Duration) -> u16 {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Runs a command that is expected to exit on its own (a refused start-up,
+/// a CLI command), killing it if it is still running after 30 s so that a
+/// regression fails the test instead of hanging the suite.
+pub fn output_within_30s(mut command: Command) -> std::process::Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tessera");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return child.wait_with_output().expect("output");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("output");
+    panic!(
+        "the command did not exit within 30 s; stderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,0 +1,87 @@
+//! `GET /api/users?limit=&cursor=`: the admin listing of groups, without
+//! tokens, in `team_id` order, a page at a time.
+//!
+//! The cursor is the last `team_id` of the previous page, so a full walk
+//! sees every group that existed when it began exactly once, however many
+//! are created meanwhile.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use chrono::SecondsFormat;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Admin;
+use crate::domain::{GroupRecord, TeamId};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Page size when none is asked for.
+pub const DEFAULT_LIMIT: usize = 100;
+/// The largest page.
+pub const MAX_LIMIT: usize = 1000;
+
+/// The query string.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// The handler.
+#[tracing::instrument(skip_all)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    _admin: Admin,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query
+        .map_err(|_| ApiError::invalid_request("unknown query parameter; use limit and cursor"))?;
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(|n| n.min(MAX_LIMIT))
+            .ok_or_else(|| {
+                ApiError::invalid_request(format!("limit must be an integer from 1 to {MAX_LIMIT}"))
+                    .with_field("limit")
+            })?,
+    };
+    let after = match query.cursor.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(
+            text.parse::<u64>()
+                .ok()
+                .and_then(|n| TeamId::new(n).ok())
+                .ok_or_else(|| {
+                    ApiError::invalid_request("malformed cursor").with_field("cursor")
+                })?,
+        ),
+    };
+    let groups = state.store.list(after, limit).await?;
+    let next_cursor = (groups.len() == limit)
+        .then(|| groups.last().map(|g| g.team_id.get().to_string()))
+        .flatten();
+    Ok(Json(json!({
+        "success": 1,
+        "user_groups": groups.iter().map(listed).collect::<Vec<_>>(),
+        "next_cursor": next_cursor,
+    })))
+}
+
+fn listed(group: &GroupRecord) -> Value {
+    json!({
+        "team_id": group.team_id.get(),
+        "provided_id": group.provided_id.as_str(),
+        "name": group.name.as_str(),
+        "mapping": group.mapping.entries(),
+        "properties": group.properties.as_ref().map(|p| p.as_map()),
+        "gen": group.r#gen,
+        "created_at": group.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "updated_at": group.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+    })
+}

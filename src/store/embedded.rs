@@ -1,0 +1,426 @@
+//! The embedded backend: a redb file under the data directory, the default
+//! when no Redis is configured, so that the service runs on a bare machine.
+//!
+//! Writes are redb transactions committed with immediate durability (an
+//! acknowledged write survives a crash). redb allows one writer at a time,
+//! which makes get-or-create atomic; a get-or-create that changes nothing
+//! only reads. A `LOCK` file held for the life of the store keeps a second
+//! process away from the same directory.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
+
+use super::import::{ImportAction, check_batch, plan, refuse};
+use super::{GroupStore, ImportReport, StoreError, Upserted};
+use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord};
+use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
+
+/// `provided_id` → the record as JSON.
+const GROUPS: TableDefinition<&str, &[u8]> = TableDefinition::new("groups");
+/// `team_id` → `provided_id`, for listing in `team_id` order.
+const BY_TEAM: TableDefinition<u64, &str> = TableDefinition::new("groups_by_team");
+/// Counters: `team_id_seq`.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// SHA-256 hex of an API key → its record as JSON.
+const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
+
+const TEAM_SEQ: &str = "team_id_seq";
+const DATABASE_FILE: &str = "tessera.redb";
+const LOCK_FILE: &str = "LOCK";
+
+/// The redb-backed [`GroupStore`].
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    dir: PathBuf,
+    /// Held (and locked) for the life of the store.
+    _lock: File,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the store in `dir`. Fails with a message
+    /// naming the directory when another process holds it, or when the
+    /// file cannot be read as a database.
+    pub fn open(dir: &Path) -> Result<Self, String> {
+        let shown = dir.display();
+        std::fs::create_dir_all(dir).map_err(|err| format!("data directory {shown}: {err}"))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))
+            .map_err(|err| format!("data directory {shown}: {err}"))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(format!(
+                    "data directory {shown} is in use by another process; stop it or use another --data-dir"
+                ));
+            }
+            Err(TryLockError::Error(err)) => return Err(format!("data directory {shown}: {err}")),
+        }
+        let path = dir.join(DATABASE_FILE);
+        let opened = std::panic::catch_unwind(|| {
+            Database::builder()
+                .set_check_integrity_on_open(true)
+                .create(&path)
+        });
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(err)) => {
+                return Err(format!(
+                    "{}: cannot open the database: {err}",
+                    path.display()
+                ));
+            }
+            Err(_) => return Err(format!("{}: the database file is corrupt", path.display())),
+        };
+        let txn = db.begin_write().map_err(|err| err.to_string())?;
+        {
+            txn.open_table(GROUPS).map_err(|err| err.to_string())?;
+            txn.open_table(BY_TEAM).map_err(|err| err.to_string())?;
+            txn.open_table(META).map_err(|err| err.to_string())?;
+            txn.open_table(API_KEYS).map_err(|err| err.to_string())?;
+        }
+        txn.commit().map_err(|err| err.to_string())?;
+        Ok(Self {
+            db: Arc::new(db),
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    /// Runs blocking database work off the async threads.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(|err| StoreError::Corrupt(format!("embedded store task failed: {err}")))?
+    }
+}
+
+fn storage(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("embedded store: {err}"))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+fn read_group(db: &Database, id: &str) -> Result<Option<GroupRecord>, StoreError> {
+    let txn = db.begin_read().map_err(storage)?;
+    let table = txn.open_table(GROUPS).map_err(storage)?;
+    let found = table.get(id).map_err(storage)?;
+    found.map(|bytes| decode(bytes.value())).transpose()
+}
+
+/// Stores `record`, keeping the `team_id` index right.
+fn write_group(
+    groups: &mut redb::Table<&str, &[u8]>,
+    by_team: &mut redb::Table<u64, &str>,
+    record: &GroupRecord,
+    replaced: Option<&GroupRecord>,
+) -> Result<(), StoreError> {
+    if let Some(old) = replaced.filter(|old| old.team_id != record.team_id) {
+        by_team.remove(old.team_id.get()).map_err(storage)?;
+    }
+    let id = record.provided_id.as_str();
+    groups
+        .insert(id, encode(record)?.as_slice())
+        .map_err(storage)?;
+    by_team.insert(record.team_id.get(), id).map_err(storage)?;
+    Ok(())
+}
+
+#[async_trait]
+impl GroupStore for EmbeddedStore {
+    async fn upsert(
+        &self,
+        change: &GroupUpsert,
+        now: DateTime<Utc>,
+    ) -> Result<Upserted, StoreError> {
+        let change = change.clone();
+        self.run(move |db| {
+            if let Some(record) = read_group(db, change.id.as_str())?
+                && record.apply(&change, now).is_none()
+            {
+                return Ok(Upserted {
+                    record,
+                    created: false,
+                });
+            }
+            let txn = db.begin_write().map_err(storage)?;
+            let outcome = {
+                let mut groups = txn.open_table(GROUPS).map_err(storage)?;
+                let mut by_team = txn.open_table(BY_TEAM).map_err(storage)?;
+                let stored = groups
+                    .get(change.id.as_str())
+                    .map_err(storage)?
+                    .map(|bytes| decode::<GroupRecord>(bytes.value()))
+                    .transpose()?;
+                match stored {
+                    Some(record) => match record.apply(&change, now) {
+                        None => Upserted {
+                            record,
+                            created: false,
+                        },
+                        Some(next) => {
+                            write_group(&mut groups, &mut by_team, &next, Some(&record))?;
+                            Upserted {
+                                record: next,
+                                created: false,
+                            }
+                        }
+                    },
+                    None => {
+                        let mut meta = txn.open_table(META).map_err(storage)?;
+                        let last = meta
+                            .get(TEAM_SEQ)
+                            .map_err(storage)?
+                            .map_or(0, |v| v.value());
+                        let team = TeamId::new(last + 1)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                        meta.insert(TEAM_SEQ, team.get()).map_err(storage)?;
+                        let record = GroupRecord::create(team, &change, now);
+                        write_group(&mut groups, &mut by_team, &record, None)?;
+                        Upserted {
+                            record,
+                            created: true,
+                        }
+                    }
+                }
+            };
+            txn.commit().map_err(storage)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn get(&self, id: &GroupId) -> Result<Option<GroupRecord>, StoreError> {
+        let id = id.clone();
+        self.run(move |db| read_group(db, id.as_str())).await
+    }
+
+    async fn delete(&self, id: &GroupId) -> Result<bool, StoreError> {
+        let id = id.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(storage)?;
+            let removed = {
+                let mut groups = txn.open_table(GROUPS).map_err(storage)?;
+                let mut by_team = txn.open_table(BY_TEAM).map_err(storage)?;
+                let old = groups
+                    .remove(id.as_str())
+                    .map_err(storage)?
+                    .map(|bytes| decode::<GroupRecord>(bytes.value()))
+                    .transpose()?;
+                if let Some(old) = &old {
+                    by_team.remove(old.team_id.get()).map_err(storage)?;
+                }
+                old.is_some()
+            };
+            txn.commit().map_err(storage)?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn bump_gen(
+        &self,
+        id: &GroupId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        let id = id.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(storage)?;
+            let updated = {
+                let mut groups = txn.open_table(GROUPS).map_err(storage)?;
+                let stored = groups
+                    .get(id.as_str())
+                    .map_err(storage)?
+                    .map(|bytes| decode::<GroupRecord>(bytes.value()))
+                    .transpose()?;
+                match stored {
+                    None => None,
+                    Some(record) => {
+                        let next = record.revoked(now);
+                        groups
+                            .insert(id.as_str(), encode(&next)?.as_slice())
+                            .map_err(storage)?;
+                        Some(next)
+                    }
+                }
+            };
+            txn.commit().map_err(storage)?;
+            Ok(updated)
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        after: Option<TeamId>,
+        limit: usize,
+    ) -> Result<Vec<GroupRecord>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let by_team = txn.open_table(BY_TEAM).map_err(storage)?;
+            let groups = txn.open_table(GROUPS).map_err(storage)?;
+            let start = after.map_or(0, TeamId::get).saturating_add(1);
+            let mut out = Vec::new();
+            for entry in by_team.range(start..).map_err(storage)?.take(limit) {
+                let (_, id) = entry.map_err(storage)?;
+                if let Some(bytes) = groups.get(id.value()).map_err(storage)? {
+                    out.push(decode(bytes.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn import(
+        &self,
+        records: &[GroupRecord],
+        overwrite: bool,
+    ) -> Result<ImportReport, StoreError> {
+        check_batch(records)?;
+        let records = records.to_vec();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(storage)?;
+            let mut report = ImportReport::default();
+            {
+                let mut groups = txn.open_table(GROUPS).map_err(storage)?;
+                let mut by_team = txn.open_table(BY_TEAM).map_err(storage)?;
+                let mut clashes = Vec::new();
+                let mut writes = Vec::new();
+                for record in &records {
+                    let stored = groups
+                        .get(record.provided_id.as_str())
+                        .map_err(storage)?
+                        .map(|bytes| decode::<GroupRecord>(bytes.value()))
+                        .transpose()?;
+                    let holder = by_team
+                        .get(record.team_id.get())
+                        .map_err(storage)?
+                        .map(|id| GroupId::parse(id.value()))
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    match plan(record, stored.as_ref(), holder.as_ref(), overwrite) {
+                        Ok(ImportAction::Write) => writes.push((record, stored)),
+                        Ok(ImportAction::Skip) => report.unchanged += 1,
+                        Err(clash) => clashes.push(clash),
+                    }
+                }
+                refuse(clashes)?;
+                for (record, stored) in writes {
+                    write_group(&mut groups, &mut by_team, record, stored.as_ref())?;
+                    report.written += 1;
+                }
+                let mut meta = txn.open_table(META).map_err(storage)?;
+                let last = meta
+                    .get(TEAM_SEQ)
+                    .map_err(storage)?
+                    .map_or(0, |v| v.value());
+                let highest = records.iter().map(|r| r.team_id.get()).max().unwrap_or(0);
+                meta.insert(TEAM_SEQ, last.max(highest)).map_err(storage)?;
+            }
+            txn.commit().map_err(storage)?;
+            Ok(report)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|db| db.begin_read().map(|_| ()).map_err(storage))
+            .await
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(storage)?;
+            {
+                let mut keys = txn.open_table(API_KEYS).map_err(storage)?;
+                for entry in keys.iter().map_err(storage)? {
+                    let (_, bytes) = entry.map_err(storage)?;
+                    if decode::<ApiKeyRecord>(bytes.value())?.name == key.name {
+                        return Err(StoreError::NameTaken(key.name.clone()));
+                    }
+                }
+                keys.insert(key.hash.as_str(), encode(&key)?.as_slice())
+                    .map_err(storage)?;
+            }
+            txn.commit().map_err(storage)
+        })
+        .await
+    }
+
+    async fn find_api_key(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let hash = hash.clone();
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let keys = txn.open_table(API_KEYS).map_err(storage)?;
+            let found = keys.get(hash.as_str()).map_err(storage)?;
+            found.map(|bytes| decode(bytes.value())).transpose()
+        })
+        .await
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.run(|db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let keys = txn.open_table(API_KEYS).map_err(storage)?;
+            let mut out = Vec::new();
+            for entry in keys.iter().map_err(storage)? {
+                let (_, bytes) = entry.map_err(storage)?;
+                out.push(decode::<ApiKeyRecord>(bytes.value())?);
+            }
+            out.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn revoke_api_key(&self, name: &ApiKeyName) -> Result<bool, StoreError> {
+        let name = name.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(storage)?;
+            let removed = {
+                let mut keys = txn.open_table(API_KEYS).map_err(storage)?;
+                let mut hash = None;
+                for entry in keys.iter().map_err(storage)? {
+                    let (stored_hash, bytes) = entry.map_err(storage)?;
+                    if decode::<ApiKeyRecord>(bytes.value())?.name == name {
+                        hash = Some(stored_hash.value().to_owned());
+                    }
+                }
+                match hash {
+                    Some(hash) => keys.remove(hash.as_str()).map_err(storage)?.is_some(),
+                    None => false,
+                }
+            };
+            txn.commit().map_err(storage)?;
+            Ok(removed)
+        })
+        .await
+    }
+}

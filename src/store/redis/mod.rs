@@ -1,0 +1,555 @@
+//! The Redis backend: standalone Redis or Redis Cluster, one multiplexed
+//! connection shared by every request, a deadline on every call.
+//!
+//! Keys (all under the configured prefix):
+//! - `group:<base64url(user_group_id)>`: the record as JSON. Encoding the id
+//!   makes any allowed id (spaces, `{`, `}`, `:`, `*`, unicode) a safe key
+//!   that never forms a Cluster hash tag.
+//! - `team_id_seq`: the `team_id` counter (`INCR`, never decremented).
+//! - `groups_by_team`: a sorted set of `<team_id>:<encoded id>` scored by
+//!   `team_id`, for listing and export.
+//! - `api_keys`: a hash of SHA-256 hex to the key's record.
+//!
+//! No script or transaction touches two keys, so everything works on Redis
+//! Cluster. Get-or-create takes a number from the counter, adds it to the
+//! index, then writes the record with a single `SET NX GET`: of concurrent
+//! creators exactly one wins, the others read the winner's record (their
+//! numbers are skipped, never reused). An index entry whose record does not
+//! carry its `team_id` (a lost race, a crash between the two writes) is
+//! skipped when listing, so no group is listed twice or missed. Updates are
+//! a compare-and-set on the one record.
+
+mod connection;
+mod scripts;
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use redis::{AsyncCommands as _, Script, Value};
+
+use self::connection::{Connector, RedisConn};
+use super::import::{ImportAction, check_batch, plan, refuse};
+use super::{GroupStore, ImportReport, StoreError, Upserted};
+use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord, Secret};
+use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
+
+/// How many compare-and-set rounds an update tries before giving up.
+const MAX_CAS_ATTEMPTS: usize = 32;
+
+/// Which Redis deployment to use.
+#[derive(Debug, Clone)]
+pub enum RedisTarget {
+    /// A standalone server: a `redis://` URL, which may hold a password and
+    /// so is never logged.
+    Url(Secret),
+    /// Redis Cluster seed nodes, `host:port` each.
+    Cluster(Vec<String>),
+}
+
+/// How to reach Redis.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// Standalone or cluster.
+    pub target: RedisTarget,
+    /// Prefix of every key, e.g. `tessera:`.
+    pub prefix: String,
+    /// Deadline of every call, connection included.
+    pub timeout: Duration,
+}
+
+/// The Redis-backed [`GroupStore`].
+pub struct RedisStore {
+    connector: Connector,
+    prefix: String,
+    timeout: Duration,
+    compare_and_set: Script,
+    insert_api_key: Script,
+    revoke_api_key: Script,
+    advance_counter: Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Prepares the store without connecting: the connection is made on
+    /// first use and remade after a failure, so starting while Redis is
+    /// down neither fails nor hangs. Must be called inside a Tokio runtime.
+    /// Fails only for an invalid URL or node list.
+    pub fn new(config: &RedisConfig) -> Result<Self, StoreError> {
+        let connector = match &config.target {
+            RedisTarget::Url(url) => Connector::standalone(url.expose(), config.timeout)?,
+            RedisTarget::Cluster(nodes) => Connector::cluster(nodes, config.timeout)?,
+        };
+        Ok(Self {
+            connector,
+            prefix: config.prefix.clone(),
+            timeout: config.timeout,
+            compare_and_set: Script::new(scripts::COMPARE_AND_SET),
+            insert_api_key: Script::new(scripts::INSERT_API_KEY),
+            revoke_api_key: Script::new(scripts::REVOKE_API_KEY),
+            advance_counter: Script::new(scripts::ADVANCE_COUNTER),
+        })
+    }
+
+    fn group_key(&self, id: &GroupId) -> String {
+        format!("{}group:{}", self.prefix, encode_id(id))
+    }
+
+    fn counter_key(&self) -> String {
+        format!("{}team_id_seq", self.prefix)
+    }
+
+    fn index_key(&self) -> String {
+        format!("{}groups_by_team", self.prefix)
+    }
+
+    fn api_keys_key(&self) -> String {
+        format!("{}api_keys", self.prefix)
+    }
+
+    /// Runs one store operation, connection included, under the deadline.
+    async fn deadline<T, F>(&self, operation: impl FnOnce(RedisConn) -> F) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, StoreError>>,
+    {
+        let timeout = self.timeout;
+        let run = async {
+            let conn = self.connector.get().await?;
+            operation(conn).await
+        };
+        tokio::time::timeout(timeout, run)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "no answer from Redis within {timeout:?}"
+                )))
+            })
+    }
+
+    async fn get_record(
+        &self,
+        conn: &mut RedisConn,
+        id: &GroupId,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        let stored: Option<String> = conn.get(self.group_key(id)).await.map_err(unavailable)?;
+        stored.as_deref().map(from_json).transpose()
+    }
+
+    /// Writes `next` if `key` still holds `stored`. `Ok(None)` on success,
+    /// otherwise `Ok(Some(what the key holds now))`.
+    async fn compare_and_set(
+        &self,
+        conn: &mut RedisConn,
+        key: &str,
+        stored: &str,
+        next: &GroupRecord,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let outcome: Value = self
+            .compare_and_set
+            .key(key)
+            .arg(stored)
+            .arg(to_json(next)?)
+            .invoke_async(conn)
+            .await
+            .map_err(unavailable)?;
+        match outcome {
+            Value::Int(1) => Ok(None),
+            Value::Nil => Ok(Some(None)),
+            Value::BulkString(bytes) => {
+                Ok(Some(Some(String::from_utf8(bytes).map_err(|_| {
+                    StoreError::Corrupt("record is not UTF-8".into())
+                })?)))
+            }
+            other => Err(StoreError::Corrupt(format!(
+                "unexpected compare-and-set reply {other:?}"
+            ))),
+        }
+    }
+
+    /// Replaces the record of `key` by `next(current)` with compare-and-set
+    /// rounds; `None` when there is no record.
+    async fn modify(
+        &self,
+        mut conn: RedisConn,
+        key: &str,
+        next: impl Fn(&GroupRecord) -> GroupRecord,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        let mut current: Option<String> = conn.get(key).await.map_err(unavailable)?;
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let Some(stored) = current else {
+                return Ok(None);
+            };
+            let updated = next(&from_json(&stored)?);
+            match self
+                .compare_and_set(&mut conn, key, &stored, &updated)
+                .await?
+            {
+                None => return Ok(Some(updated)),
+                Some(now_stored) => current = now_stored,
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    async fn upsert_with(
+        &self,
+        mut conn: RedisConn,
+        change: &GroupUpsert,
+        now: DateTime<Utc>,
+    ) -> Result<Upserted, StoreError> {
+        let key = self.group_key(&change.id);
+        let mut current: Option<String> = conn.get(&key).await.map_err(unavailable)?;
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let Some(stored) = current else {
+                let team: u64 = conn
+                    .incr(self.counter_key(), 1)
+                    .await
+                    .map_err(unavailable)?;
+                let team = TeamId::new(team).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+                let record = GroupRecord::create(team, change, now);
+                let _: i64 = conn
+                    .zadd(self.index_key(), index_member(&record), team.get())
+                    .await
+                    .map_err(unavailable)?;
+                let previous: Option<String> = redis::cmd("SET")
+                    .arg(&key)
+                    .arg(to_json(&record)?)
+                    .arg("NX")
+                    .arg("GET")
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+                match previous {
+                    None => {
+                        return Ok(Upserted {
+                            record,
+                            created: true,
+                        });
+                    }
+                    Some(winner) => {
+                        current = Some(winner);
+                        continue;
+                    }
+                }
+            };
+            let record: GroupRecord = from_json(&stored)?;
+            let Some(next) = record.apply(change, now) else {
+                return Ok(Upserted {
+                    record,
+                    created: false,
+                });
+            };
+            match self
+                .compare_and_set(&mut conn, &key, &stored, &next)
+                .await?
+            {
+                None => {
+                    return Ok(Upserted {
+                        record: next,
+                        created: false,
+                    });
+                }
+                Some(now_stored) => current = now_stored,
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    /// Index entries with a `team_id` above `after`: `(team, id)` pairs.
+    async fn index_page(
+        &self,
+        conn: &mut RedisConn,
+        after: u64,
+        count: usize,
+    ) -> Result<Vec<(u64, GroupId)>, StoreError> {
+        let members: Vec<String> = conn
+            .zrangebyscore_limit(
+                self.index_key(),
+                format!("({after}"),
+                "+inf",
+                0,
+                count as isize,
+            )
+            .await
+            .map_err(unavailable)?;
+        members
+            .iter()
+            .map(|member| parse_index_member(member))
+            .collect()
+    }
+
+    /// The records of index entries that carry their entry's `team_id`.
+    async fn live_records(
+        &self,
+        conn: &RedisConn,
+        entries: &[(u64, GroupId)],
+    ) -> Result<Vec<GroupRecord>, StoreError> {
+        let fetches = entries.iter().map(|(_, id)| {
+            let mut conn = conn.clone();
+            async move { self.get_record(&mut conn, id).await }
+        });
+        let records = futures::future::try_join_all(fetches).await?;
+        Ok(entries
+            .iter()
+            .zip(records)
+            .filter_map(|((team, _), record)| record.filter(|r| r.team_id.get() == *team))
+            .collect())
+    }
+
+    async fn list_with(
+        &self,
+        mut conn: RedisConn,
+        after: Option<TeamId>,
+        limit: usize,
+    ) -> Result<Vec<GroupRecord>, StoreError> {
+        let mut cursor = after.map_or(0, TeamId::get);
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let wanted = limit - out.len();
+            let entries = self.index_page(&mut conn, cursor, wanted).await?;
+            let Some((last, _)) = entries.last() else {
+                break;
+            };
+            cursor = *last;
+            out.extend(self.live_records(&conn, &entries).await?);
+            if entries.len() < wanted {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn import_with(
+        &self,
+        mut conn: RedisConn,
+        records: &[GroupRecord],
+        overwrite: bool,
+    ) -> Result<ImportReport, StoreError> {
+        check_batch(records)?;
+        let mut clashes = Vec::new();
+        let mut writes = Vec::new();
+        let mut report = ImportReport::default();
+        for record in records {
+            let stored = self.get_record(&mut conn, &record.provided_id).await?;
+            let team = record.team_id.get();
+            let holders = self.index_page(&mut conn, team - 1, 16).await?;
+            let holders: Vec<_> = holders.into_iter().filter(|(t, _)| *t == team).collect();
+            let holder = self.live_records(&conn, &holders).await?.pop();
+            match plan(
+                record,
+                stored.as_ref(),
+                holder.as_ref().map(|h| &h.provided_id),
+                overwrite,
+            ) {
+                Ok(ImportAction::Write) => writes.push((record, stored)),
+                Ok(ImportAction::Skip) => report.unchanged += 1,
+                Err(clash) => clashes.push(clash),
+            }
+        }
+        refuse(clashes)?;
+        for (record, stored) in writes {
+            if let Some(old) = stored.filter(|old| old.team_id != record.team_id) {
+                let _: i64 = conn
+                    .zrem(self.index_key(), index_member(&old))
+                    .await
+                    .map_err(unavailable)?;
+            }
+            let _: () = conn
+                .set(self.group_key(&record.provided_id), to_json(record)?)
+                .await
+                .map_err(unavailable)?;
+            let _: i64 = conn
+                .zadd(self.index_key(), index_member(record), record.team_id.get())
+                .await
+                .map_err(unavailable)?;
+            report.written += 1;
+        }
+        let highest = records.iter().map(|r| r.team_id.get()).max().unwrap_or(0);
+        let _: i64 = self
+            .advance_counter
+            .key(self.counter_key())
+            .arg(highest)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(report)
+    }
+}
+
+#[async_trait]
+impl GroupStore for RedisStore {
+    async fn upsert(
+        &self,
+        change: &GroupUpsert,
+        now: DateTime<Utc>,
+    ) -> Result<Upserted, StoreError> {
+        self.deadline(|conn| self.upsert_with(conn, change, now))
+            .await
+    }
+
+    async fn get(&self, id: &GroupId) -> Result<Option<GroupRecord>, StoreError> {
+        self.deadline(|mut conn| async move { self.get_record(&mut conn, id).await })
+            .await
+    }
+
+    async fn delete(&self, id: &GroupId) -> Result<bool, StoreError> {
+        self.deadline(|mut conn| async move {
+            let Some(record) = self.get_record(&mut conn, id).await? else {
+                return Ok(false);
+            };
+            let removed: u64 = conn.del(self.group_key(id)).await.map_err(unavailable)?;
+            let _: i64 = conn
+                .zrem(self.index_key(), index_member(&record))
+                .await
+                .map_err(unavailable)?;
+            Ok(removed == 1)
+        })
+        .await
+    }
+
+    async fn bump_gen(
+        &self,
+        id: &GroupId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        let key = self.group_key(id);
+        self.deadline(
+            |conn| async move { self.modify(conn, &key, |record| record.revoked(now)).await },
+        )
+        .await
+    }
+
+    async fn list(
+        &self,
+        after: Option<TeamId>,
+        limit: usize,
+    ) -> Result<Vec<GroupRecord>, StoreError> {
+        self.deadline(|conn| self.list_with(conn, after, limit))
+            .await
+    }
+
+    async fn import(
+        &self,
+        records: &[GroupRecord],
+        overwrite: bool,
+    ) -> Result<ImportReport, StoreError> {
+        // An import is a batch job, not a request: it gets a deadline per
+        // record rather than one for the whole batch.
+        let budget = self
+            .timeout
+            .saturating_mul(u32::try_from(records.len().max(1)).unwrap_or(u32::MAX));
+        let conn = self.connector.get().await?;
+        tokio::time::timeout(budget, self.import_with(conn, records, overwrite))
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("import timed out".into())))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.deadline(|mut conn| async move {
+            let _: String = redis::cmd("PING")
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.deadline(|mut conn| async move {
+            let inserted: i64 = self
+                .insert_api_key
+                .key(self.api_keys_key())
+                .arg(key.name.as_str())
+                .arg(key.hash.as_str())
+                .arg(to_json(key)?)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            if inserted == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::NameTaken(key.name.clone()))
+            }
+        })
+        .await
+    }
+
+    async fn find_api_key(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.deadline(|mut conn| async move {
+            let stored: Option<String> = conn
+                .hget(self.api_keys_key(), hash.as_str())
+                .await
+                .map_err(unavailable)?;
+            stored.as_deref().map(from_json).transpose()
+        })
+        .await
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.deadline(|mut conn| async move {
+            let stored: Vec<String> = conn.hvals(self.api_keys_key()).await.map_err(unavailable)?;
+            let mut keys = stored
+                .iter()
+                .map(|text| from_json::<ApiKeyRecord>(text))
+                .collect::<Result<Vec<_>, _>>()?;
+            keys.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn revoke_api_key(&self, name: &ApiKeyName) -> Result<bool, StoreError> {
+        self.deadline(|mut conn| async move {
+            let removed: i64 = self
+                .revoke_api_key
+                .key(self.api_keys_key())
+                .arg(name.as_str())
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(removed == 1)
+        })
+        .await
+    }
+}
+
+fn encode_id(id: &GroupId) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_str())
+}
+
+fn index_member(record: &GroupRecord) -> String {
+    format!("{}:{}", record.team_id, encode_id(&record.provided_id))
+}
+
+fn parse_index_member(member: &str) -> Result<(u64, GroupId), StoreError> {
+    let corrupt = || StoreError::Corrupt(format!("bad index entry {member:?}"));
+    let (team, encoded) = member.split_once(':').ok_or_else(corrupt)?;
+    let team = team.parse().map_err(|_| corrupt())?;
+    let id = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| corrupt())?;
+    let id = String::from_utf8(id).map_err(|_| corrupt())?;
+    Ok((team, GroupId::parse(id).map_err(|_| corrupt())?))
+}
+
+fn unavailable(err: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(err.to_string()))
+}

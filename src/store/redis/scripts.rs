@@ -1,0 +1,44 @@
+//! The Lua scripts of the Redis backend. Each touches exactly one key, so
+//! each also runs on Redis Cluster.
+
+/// Replaces a record only if it still holds what the caller read.
+/// Returns 1 on success, otherwise the current value (nil if deleted).
+pub const COMPARE_AND_SET: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return current
+";
+
+/// Adds an API key unless its name is taken. Returns 1 or 0.
+pub const INSERT_API_KEY: &str = r"
+for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
+  if cjson.decode(v)['name'] == ARGV[1] then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+return 1
+";
+
+/// Deletes the API key named ARGV[1]. Returns 1 or 0.
+pub const REVOKE_API_KEY: &str = r"
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if cjson.decode(all[i + 1])['name'] == ARGV[1] then
+    redis.call('HDEL', KEYS[1], all[i])
+    return 1
+  end
+end
+return 0
+";
+
+/// Raises the counter to at least ARGV[1]; never lowers it.
+pub const ADVANCE_COUNTER: &str = r"
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local wanted = tonumber(ARGV[1])
+if current < wanted then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1
+";
