@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod process;
+pub mod redis_cluster;
 pub mod redis_server;
 
 pub use app::{TestApp, spawn_app};

@@ -1,0 +1,339 @@
+//! The conformance cases. Each takes a fresh, empty store.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use futures::future::join_all;
+use serde_json::json;
+use tessera::auth::{ApiKey, ApiKeyName, ApiKeyRecord};
+use tessera::domain::{GroupId, GroupName, GroupRecord, GroupUpsert, Mapping, Properties, TeamId};
+use tessera::store::{GroupStore, StoreError};
+
+type Store = Arc<dyn GroupStore>;
+
+fn id(text: &str) -> GroupId {
+    GroupId::parse(text).unwrap()
+}
+
+fn upsert(text: &str) -> GroupUpsert {
+    GroupUpsert {
+        id: id(text),
+        name: None,
+        mapping: None,
+        properties: None,
+    }
+}
+
+fn props(value: serde_json::Value) -> Properties {
+    Properties::from_json(&value).unwrap()
+}
+
+pub async fn get_or_create_then_get(store: Store) {
+    let now = Utc::now();
+    assert_eq!(store.get(&id("example_1")).await.unwrap(), None);
+    let mut change = upsert("example_1");
+    change.name = Some(GroupName::parse("Example 1").unwrap());
+    change.mapping = Some(Mapping::from_json(&json!({"40": "213"})).unwrap());
+    change.properties = Some(Some(props(json!({"filterValue": "value"}))));
+    let first = store.upsert(&change, now).await.unwrap();
+    assert!(first.created);
+    assert_eq!(first.record.name.as_str(), "Example 1");
+    assert_eq!(first.record.r#gen, 1);
+    let second = store
+        .upsert(&change, now + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(!second.created);
+    assert_eq!(
+        second.record, first.record,
+        "an identical call changes nothing"
+    );
+    assert_eq!(
+        store.get(&id("example_1")).await.unwrap(),
+        Some(first.record)
+    );
+    store.ping().await.unwrap();
+}
+
+pub async fn update_semantics(store: Store) {
+    let t0 = Utc::now();
+    let mut change = upsert("g");
+    change.mapping = Some(Mapping::from_json(&json!({"1": "2"})).unwrap());
+    change.properties = Some(Some(props(json!({"a": 1}))));
+    let created = store.upsert(&change, t0).await.unwrap().record;
+
+    let t1 = t0 + Duration::seconds(5);
+    let mut update = upsert("g");
+    update.properties = Some(Some(props(json!({"b": 2}))));
+    let updated = store.upsert(&update, t1).await.unwrap().record;
+    assert_eq!(updated.properties, Some(props(json!({"b": 2}))));
+    assert_eq!(updated.mapping, created.mapping, "absent fields are kept");
+    assert_eq!(updated.team_id, created.team_id);
+    assert_eq!(
+        (updated.created_at, updated.updated_at),
+        (created.created_at, t1)
+    );
+
+    let mut clear = upsert("g");
+    clear.properties = Some(None);
+    assert_eq!(
+        store.upsert(&clear, t1).await.unwrap().record.properties,
+        None
+    );
+    assert_eq!(store.get(&id("g")).await.unwrap().unwrap().properties, None);
+}
+
+pub async fn team_ids_are_unique_increasing_and_never_reused(store: Store) {
+    let now = Utc::now();
+    let mut seen = Vec::new();
+    for name in ["a", "b", "c"] {
+        seen.push(
+            store
+                .upsert(&upsert(name), now)
+                .await
+                .unwrap()
+                .record
+                .team_id,
+        );
+    }
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert!(store.delete(&id("c")).await.unwrap());
+    let after_delete = store
+        .upsert(&upsert("d"), now)
+        .await
+        .unwrap()
+        .record
+        .team_id;
+    assert!(
+        after_delete > seen[2],
+        "a deleted group's team_id is not given out again"
+    );
+    let recreated = store.upsert(&upsert("c"), now).await.unwrap();
+    assert!(recreated.created);
+    assert!(recreated.record.team_id > after_delete);
+}
+
+pub async fn concurrent_creation_of_one_id(store: Store) {
+    let now = Utc::now();
+    let change = upsert("contended");
+    let outcomes = join_all((0..200).map(|_| store.upsert(&change, now))).await;
+    let outcomes: Vec<_> = outcomes.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| o.created).count(),
+        1,
+        "exactly one creator"
+    );
+    let teams: HashSet<_> = outcomes.iter().map(|o| o.record.team_id).collect();
+    assert_eq!(teams.len(), 1);
+}
+
+pub async fn concurrent_creation_of_many_ids(store: Store) {
+    let now = Utc::now();
+    let changes: Vec<_> = (0..200).map(|i| upsert(&format!("group-{i}"))).collect();
+    let outcomes = join_all(changes.iter().map(|c| store.upsert(c, now))).await;
+    let outcomes: Vec<_> = outcomes.into_iter().map(Result::unwrap).collect();
+    assert!(outcomes.iter().all(|o| o.created));
+    let teams: HashSet<_> = outcomes.iter().map(|o| o.record.team_id).collect();
+    assert_eq!(teams.len(), 200);
+}
+
+pub async fn gen_bump(store: Store) {
+    let now = Utc::now();
+    let created = store.upsert(&upsert("g"), now).await.unwrap().record;
+    let later = now + Duration::seconds(3);
+    let bumped = store.bump_gen(&id("g"), later).await.unwrap().unwrap();
+    assert_eq!(bumped.r#gen, created.r#gen + 1);
+    assert_eq!(bumped.updated_at, later);
+    assert_eq!(store.get(&id("g")).await.unwrap(), Some(bumped));
+    assert_eq!(store.bump_gen(&id("nobody"), later).await.unwrap(), None);
+    let again = store.upsert(&upsert("g"), later).await.unwrap();
+    assert_eq!(again.record.r#gen, 2, "get-or-create keeps the generation");
+}
+
+pub async fn delete(store: Store) {
+    let now = Utc::now();
+    store.upsert(&upsert("g"), now).await.unwrap();
+    assert!(store.delete(&id("g")).await.unwrap());
+    assert_eq!(store.get(&id("g")).await.unwrap(), None);
+    assert!(!store.delete(&id("g")).await.unwrap());
+    assert!(store.list(None, 10).await.unwrap().is_empty());
+}
+
+pub async fn api_keys(store: Store) {
+    let record = |name: &str| {
+        let key = ApiKey::generate().unwrap();
+        (
+            key.clone(),
+            ApiKeyRecord {
+                name: ApiKeyName::parse(name).unwrap(),
+                hash: key.hash(),
+                created_at: Utc::now(),
+            },
+        )
+    };
+    let (key_b, b) = record("backend-b");
+    let (_, a) = record("backend-a");
+    store.insert_api_key(&b).await.unwrap();
+    store.insert_api_key(&a).await.unwrap();
+    let (_, dup) = record("backend-b");
+    assert!(matches!(
+        store.insert_api_key(&dup).await,
+        Err(StoreError::NameTaken(_))
+    ));
+    assert_eq!(
+        store.find_api_key(&key_b.hash()).await.unwrap(),
+        Some(b.clone())
+    );
+    let names: Vec<_> = store
+        .list_api_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(names, vec![a.name.clone(), b.name.clone()]);
+    assert!(store.revoke_api_key(&b.name).await.unwrap());
+    assert!(!store.revoke_api_key(&b.name).await.unwrap());
+    assert_eq!(store.find_api_key(&key_b.hash()).await.unwrap(), None);
+}
+
+pub async fn listing(store: Store) {
+    let now = Utc::now();
+    for i in 0..25 {
+        store.upsert(&upsert(&format!("g{i}")), now).await.unwrap();
+    }
+    store.delete(&id("g3")).await.unwrap();
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list(after, 7).await.unwrap();
+        assert!(page.len() <= 7);
+        walked.extend(page.iter().map(|r| r.team_id));
+        match page.last() {
+            Some(last) if page.len() == 7 => after = Some(last.team_id),
+            _ => break,
+        }
+    }
+    assert_eq!(walked.len(), 24);
+    assert!(
+        walked.windows(2).all(|w| w[0] < w[1]),
+        "increasing team_id order"
+    );
+    assert!(
+        store
+            .list(Some(TeamId::new(10_000).unwrap()), 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn listing_during_creation(store: Store) {
+    let now = Utc::now();
+    let mut initial = HashSet::new();
+    for i in 0..60 {
+        initial.insert(
+            store
+                .upsert(&upsert(&format!("old{i}")), now)
+                .await
+                .unwrap()
+                .record
+                .provided_id,
+        );
+    }
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..60 {
+                store
+                    .upsert(&upsert(&format!("new{i}")), now)
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list(after, 5).await.unwrap();
+        seen.extend(page.iter().map(|r| r.provided_id.clone()));
+        match page.last() {
+            Some(last) if page.len() == 5 => after = Some(last.team_id),
+            _ => break,
+        }
+        tokio::task::yield_now().await;
+    }
+    writer.await.unwrap();
+    for id in &initial {
+        assert_eq!(
+            seen.iter().filter(|s| *s == id).count(),
+            1,
+            "{id} not seen exactly once"
+        );
+    }
+    let unique: HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no group listed twice");
+}
+
+fn exported(team: u64, name: &str, generation: u64) -> GroupRecord {
+    let at = Utc::now() - Duration::days(30);
+    let mut record = GroupRecord::create(TeamId::new(team).unwrap(), &upsert(name), at);
+    record.r#gen = generation;
+    record.properties = Some(props(json!({"tenant": name})));
+    record.updated_at = at + Duration::days(1);
+    record
+}
+
+pub async fn import_keeps_records_and_advances_the_counter(store: Store) {
+    let records = vec![exported(40, "x", 3), exported(7, "y", 1)];
+    let report = store.import(&records, false).await.unwrap();
+    assert_eq!((report.written, report.unchanged), (2, 0));
+    assert_eq!(store.get(&id("x")).await.unwrap(), Some(records[0].clone()));
+    let listed = store.list(None, 10).await.unwrap();
+    assert_eq!(listed, vec![records[1].clone(), records[0].clone()]);
+    let fresh = store.upsert(&upsert("z"), Utc::now()).await.unwrap().record;
+    assert!(
+        fresh.team_id.get() > 40,
+        "the counter moved past the imported team_ids"
+    );
+    let again = store.import(&records, false).await.unwrap();
+    assert_eq!(
+        (again.written, again.unchanged),
+        (0, 2),
+        "importing twice is harmless"
+    );
+}
+
+pub async fn import_refuses_clashes_all_or_nothing(store: Store) {
+    store.import(&[exported(5, "x", 1)], false).await.unwrap();
+    let changed = exported(5, "x", 9);
+    let new = exported(6, "fresh", 1);
+    let err = store
+        .import(&[new.clone(), changed.clone()], false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert_eq!(
+        store.get(&id("fresh")).await.unwrap(),
+        None,
+        "nothing of a refused batch"
+    );
+    let taken_team = exported(5, "other", 1);
+    assert!(
+        store.import(&[taken_team.clone()], true).await.is_err(),
+        "a team_id is never shared"
+    );
+    let twice = store
+        .import(&[exported(8, "a", 1), exported(8, "b", 1)], false)
+        .await;
+    assert!(twice.is_err(), "one team_id twice in a batch");
+
+    let report = store
+        .import(&[new.clone(), changed.clone()], true)
+        .await
+        .unwrap();
+    assert_eq!(report.written, 2);
+    assert_eq!(store.get(&id("x")).await.unwrap(), Some(changed));
+    assert_eq!(store.get(&id("fresh")).await.unwrap(), Some(new));
+}
