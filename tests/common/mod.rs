@@ -3,7 +3,7 @@
 //! pause and restart), and the service itself, in-process or as the real
 //! binary.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod app;
 pub mod process;

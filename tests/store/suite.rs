@@ -321,7 +321,10 @@ pub async fn import_refuses_clashes_all_or_nothing(store: Store) {
     );
     let taken_team = exported(5, "other", 1);
     assert!(
-        store.import(&[taken_team.clone()], true).await.is_err(),
+        store
+            .import(std::slice::from_ref(&taken_team), true)
+            .await
+            .is_err(),
         "a team_id is never shared"
     );
     let twice = store
