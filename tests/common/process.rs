@@ -22,7 +22,7 @@ pub fn tessera(dir: &std::path::Path) -> Command {
             command.env_remove(name);
         }
     }
-    command.env("RUST_LOG", "info");
+    command.env("RUST_LOG", "info").stdin(Stdio::null());
     command
 }
 
@@ -79,6 +79,11 @@ impl Tessera {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGHUP (reload the keys).
     pub fn hangup(&self) {
         let status = Command::new("kill")
@@ -89,8 +94,12 @@ impl Tessera {
         assert!(status.success());
     }
 
-    /// Sends SIGTERM and waits for the exit status.
+    /// Sends SIGTERM and waits for the exit status (or returns the status
+    /// of a process that already ended).
     pub fn terminate(&mut self) -> std::process::ExitStatus {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return status;
+        }
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -134,7 +143,6 @@ pub async fn wait_status(url: &str, status: u16, limit: Duration) -> u16 {
 /// regression fails the test instead of hanging the suite.
 pub fn output_within_30s(mut command: Command) -> std::process::Output {
     let mut child = command
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

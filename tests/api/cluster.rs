@@ -1,0 +1,202 @@
+//! The service on a real three-master Redis Cluster: ids spread over all
+//! slots, concurrent get-or-create, revoke, delete and verify's store check
+//! without a CROSSSLOT error; then one master killed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use futures::future::join_all;
+use serde_json::{Value, json};
+use tessera::store::{GroupStore, RedisConfig, RedisStore, RedisTarget};
+
+use crate::common::TestApp;
+use crate::common::app::{OPERATOR_KEY, spawn_app_with};
+use crate::common::redis_cluster::RedisCluster;
+
+async fn cluster_app(cluster: &RedisCluster) -> TestApp {
+    let store: Arc<dyn GroupStore> = Arc::new(
+        RedisStore::new(&RedisConfig {
+            target: RedisTarget::Cluster(cluster.nodes()),
+            prefix: "tessera:".into(),
+            timeout: Duration::from_secs(1),
+        })
+        .unwrap(),
+    );
+    spawn_app_with("redis://127.0.0.1:1", |state| state.store = store).await
+}
+
+fn group_key(id: &str) -> String {
+    format!(
+        "tessera:group:{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
+    )
+}
+
+async fn verify(app: &TestApp, token: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(format!("{}/api/verify", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn admin_post(app: &TestApp, method: reqwest::Method, path: &str) -> u16 {
+    app.client
+        .request(method, format!("{}{path}", app.base))
+        .header("Authorization", format!("Token {OPERATOR_KEY}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_across_all_slots_with_concurrent_creation_revoke_and_delete() {
+    let cluster = RedisCluster::start();
+    let app = cluster_app(&cluster).await;
+    let ids: Vec<String> = (0..240).map(|i| format!("tenant-{i}")).collect();
+    let masters: HashSet<u16> = ids
+        .iter()
+        .map(|id| cluster.master_of(&group_key(id)))
+        .collect();
+    assert_eq!(masters.len(), 3, "the ids cover every master");
+
+    let bodies: Vec<Value> = ids
+        .iter()
+        .flat_map(|id| {
+            (0..3).map(move |_| json!({"user_group_id": id, "properties": {"tenant": id}}))
+        })
+        .collect();
+    let answers = join_all(bodies.iter().map(|body| app.get_user(body))).await;
+    let mut created: HashMap<String, usize> = HashMap::new();
+    let mut teams: HashMap<String, HashSet<u64>> = HashMap::new();
+    let mut tokens: HashMap<String, String> = HashMap::new();
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        let id = body["user_group"]["provided_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if body["new_user_group"] == true {
+            *created.entry(id.clone()).or_default() += 1;
+        }
+        teams
+            .entry(id.clone())
+            .or_default()
+            .insert(body["user_group"]["team_id"].as_u64().unwrap());
+        tokens.insert(id, body["user_group"]["token"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        ids.iter().all(|id| created.get(id) == Some(&1)),
+        "each id created exactly once"
+    );
+    assert!(teams.values().all(|t| t.len() == 1), "one team_id per id");
+
+    for id in &ids[..20] {
+        assert_eq!(
+            admin_post(
+                &app,
+                reqwest::Method::POST,
+                &format!("/api/user/{id}/revoke")
+            )
+            .await,
+            200
+        );
+    }
+    for id in &ids[20..40] {
+        assert_eq!(
+            admin_post(&app, reqwest::Method::DELETE, &format!("/api/user/{id}")).await,
+            200
+        );
+    }
+    for (index, id) in ids.iter().enumerate() {
+        let (status, body) = verify(&app, &tokens[id]).await;
+        if index < 40 {
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (401, Some("token_revoked")),
+                "{id}"
+            );
+        } else {
+            assert_eq!(status, 200, "{id}: {body}");
+        }
+    }
+
+    let listed = app
+        .client
+        .get(format!("{}/api/users?limit=1000", app.base))
+        .header("Authorization", format!("Token {OPERATOR_KEY}"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(listed["user_groups"].as_array().unwrap().len(), 220);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_master_fails_its_slots_fast_and_the_others_keep_working() {
+    let mut cluster = RedisCluster::start();
+    let app = cluster_app(&cluster).await;
+    let ids: Vec<String> = (0..60).map(|i| format!("group-{i}")).collect();
+    let mut tokens = HashMap::new();
+    for id in &ids {
+        let (status, body) = app.get_user(&json!({"user_group_id": id})).await;
+        assert_eq!(status, 200, "{body}");
+        tokens.insert(
+            id.clone(),
+            body["user_group"]["token"].as_str().unwrap().to_owned(),
+        );
+    }
+    // Kill a master that holds neither the counter nor the index.
+    let shared = [
+        cluster.master_of("tessera:team_id_seq"),
+        cluster.master_of("tessera:groups_by_team"),
+    ];
+    let victim = *cluster
+        .ports()
+        .iter()
+        .find(|port| !shared.contains(port))
+        .unwrap();
+    let on_victim: Vec<&String> = ids
+        .iter()
+        .filter(|id| cluster.master_of(&group_key(id)) == victim)
+        .collect();
+    let elsewhere: Vec<&String> = ids
+        .iter()
+        .filter(|id| cluster.master_of(&group_key(id)) != victim)
+        .collect();
+    assert!(!on_victim.is_empty() && !elsewhere.is_empty());
+    cluster.kill(victim);
+
+    for id in on_victim.iter().take(3) {
+        let started = Instant::now();
+        let (status, body) = app.get_user(&json!({"user_group_id": id})).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (503, Some("store_unavailable")),
+            "{id}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{id} took {:?}",
+            started.elapsed()
+        );
+    }
+    for id in &elsewhere {
+        let (status, body) = app.get_user(&json!({"user_group_id": id})).await;
+        assert_eq!(
+            (status, body["new_user_group"].as_bool()),
+            (200, Some(false)),
+            "{id}: {body}"
+        );
+        assert_eq!(verify(&app, &tokens[*id]).await.0, 200, "{id}");
+    }
+}
