@@ -15,23 +15,34 @@ bench_wait() { # URL
   return 1
 }
 
-bench_setup() {
+bench_setup() { # starts a private Redis and tessera on it
+  bench_build
+  local redis_port
+  redis_port=$(bench_free_port)
+  REDIS_URL="redis://127.0.0.1:$redis_port"
+  taskset -c 0 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$BENCH_WORK" >/dev/null &
+  BENCH_PIDS+=($!)
+  bench_serve TESSERA_REDIS_URL="$REDIS_URL"
+}
+
+bench_build() {
   cargo build --release --quiet --bin tessera --example renderer
   BENCH_WORK=$(mktemp -d)
   BENCH_PIDS=()
   trap 'kill "${BENCH_PIDS[@]}" 2>/dev/null || true; rm -rf "$BENCH_WORK"' EXIT
-  local redis_port
-  redis_port=$(bench_free_port)
+  export TESSERA_BENCH_KEY="bench-operator-key-0123456789"
+}
+
+bench_serve() { # VAR=value... : starts tessera on core 0 with that store; sets PORT and BASE
   PORT=$(bench_free_port)
   BASE="http://127.0.0.1:$PORT"
-  REDIS_URL="redis://127.0.0.1:$redis_port"
-  taskset -c 0 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$BENCH_WORK" >/dev/null &
+  local dir
+  dir=$(mktemp -d -p "$BENCH_WORK")
+  env "$@" TESSERA_API_KEY="$TESSERA_BENCH_KEY" TESSERA_ISSUER="$BASE" \
+    TESSERA_LISTEN="127.0.0.1:$PORT" TESSERA_KEYS_DIR="$dir/keys" TESSERA_DATA_DIR="$dir/data" RUST_LOG=warn \
+    taskset -c 0 target/release/tessera >"$dir/out" 2>"$dir/err" &
   BENCH_PIDS+=($!)
-  export TESSERA_BENCH_KEY="bench-operator-key-0123456789"
-  TESSERA_API_KEY=$TESSERA_BENCH_KEY TESSERA_REDIS_URL=$REDIS_URL TESSERA_ISSUER=$BASE \
-    TESSERA_LISTEN="127.0.0.1:$PORT" TESSERA_KEYS_DIR="$BENCH_WORK/keys" RUST_LOG=warn \
-    taskset -c 0 target/release/tessera >"$BENCH_WORK/out" 2>"$BENCH_WORK/err" &
-  BENCH_PIDS+=($!)
+  BENCH_LAST_PID=$!
   bench_wait "$BASE/readyz"
 }
 

@@ -16,16 +16,18 @@ source bench/lib.sh
 bench_setup
 token=$(bench_get_user | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_group"]["token"])')
 
-start_renderer() { # CACHE -> prints the renderer's base URL
+start_renderer() { # CACHE: starts a renderer on core 0; sets RENDERER
   local port
   port=$(bench_free_port)
   TESSERA_URL=$BASE RENDERER_LISTEN="127.0.0.1:$port" RENDERER_TOKEN_CACHE=$1 RUST_LOG=warn \
     taskset -c 0 target/release/examples/renderer >/dev/null 2>&1 &
   BENCH_PIDS+=($!)
-  echo "http://127.0.0.1:$port"
+  RENDERER="http://127.0.0.1:$port"
 }
-cached=$(start_renderer 10000)
-uncached=$(start_renderer 0)
+start_renderer 10000
+cached=$RENDERER
+start_renderer 0
+uncached=$RENDERER
 for renderer in "$cached" "$uncached"; do
   for _ in $(seq 200); do
     curl -fsS -H "Authorization: Bearer $token" "$renderer/dashboard" >/dev/null 2>&1 && break
