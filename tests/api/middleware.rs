@@ -272,3 +272,30 @@ async fn a_failed_jwks_fetch_never_makes_a_token_valid() {
         "recovers once the JWKS is served"
     );
 }
+
+#[tokio::test]
+async fn a_key_change_ends_cached_verifications() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let token = token_for(&app, "g").await;
+    let auth = RendererAuth::new(config(&app, 10_000)).await.unwrap();
+    let base = renderer(&auth).await;
+    assert_eq!(call(&base, Some(&token)).await.0, 200);
+    assert_eq!(
+        call(&base, Some(&token)).await.0,
+        200,
+        "now served from the cache"
+    );
+
+    let old = app.state.keys.current().active().0.kid.to_string();
+    KeyRing::rotate(app.keys_dir.path(), chrono::Utc::now()).unwrap();
+    KeyRing::retire(app.keys_dir.path(), &old, chrono::Utc::now()).unwrap();
+    app.state
+        .keys
+        .replace(KeyRing::load(app.keys_dir.path()).unwrap());
+    let (status, body, _) = call(&base, Some(&token)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("token_unknown_key"))
+    );
+}
