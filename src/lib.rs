@@ -19,6 +19,7 @@ pub mod error;
 pub mod json_strict;
 pub mod middleware;
 mod newtype;
+pub mod sql;
 pub mod state;
 pub mod store;
 pub mod token;
