@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::FieldError;
+use crate::sql::SqlError;
 use crate::store::StoreError;
 use crate::token::TokenError;
 use crate::token::revocation::VerifyFailure;
@@ -40,6 +41,9 @@ pub enum ErrorCode {
     TokenUnknownKey,
     TokenRevoked,
     TokenClaimsInvalid,
+    SqlInvalid,
+    SqlVariableMissing,
+    SqlTenantFilterMissing,
 }
 
 impl ErrorCode {
@@ -63,13 +67,19 @@ impl ErrorCode {
             Self::TokenUnknownKey => "token_unknown_key",
             Self::TokenRevoked => "token_revoked",
             Self::TokenClaimsInvalid => "token_claims_invalid",
+            Self::SqlInvalid => "sql_invalid",
+            Self::SqlVariableMissing => "sql_variable_missing",
+            Self::SqlTenantFilterMissing => "sql_tenant_filter_missing",
         }
     }
 
     /// The HTTP status of the code.
     pub fn status(self) -> StatusCode {
         match self {
-            Self::InvalidRequest => StatusCode::BAD_REQUEST,
+            Self::InvalidRequest
+            | Self::SqlInvalid
+            | Self::SqlVariableMissing
+            | Self::SqlTenantFilterMissing => StatusCode::BAD_REQUEST,
             Self::Unauthorized
             | Self::TokenMalformed
             | Self::TokenExpired
@@ -186,6 +196,17 @@ struct ErrorBody<'a> {
     field: Option<&'a str>,
 }
 
+impl From<SqlError> for ApiError {
+    fn from(err: SqlError) -> Self {
+        let code = match err {
+            SqlError::Invalid { .. } => ErrorCode::SqlInvalid,
+            SqlError::VariableMissing { .. } => ErrorCode::SqlVariableMissing,
+            SqlError::TenantFilterMissing { .. } => ErrorCode::SqlTenantFilterMissing,
+        };
+        Self::new(code, err.to_string()).with_field("sql")
+    }
+}
+
 impl From<VerifyFailure> for ApiError {
     fn from(err: VerifyFailure) -> Self {
         match err {
@@ -265,6 +286,9 @@ mod tests {
             ErrorCode::TokenUnknownKey,
             ErrorCode::TokenRevoked,
             ErrorCode::TokenClaimsInvalid,
+            ErrorCode::SqlInvalid,
+            ErrorCode::SqlVariableMissing,
+            ErrorCode::SqlTenantFilterMissing,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), all.len());

@@ -6,6 +6,7 @@ mod auth;
 mod extract;
 mod health;
 mod jwks;
+mod sql;
 mod user;
 mod users;
 mod verify;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/user/{user_group_id}/revoke", post(user::revoke_user))
         .route("/api/users", get(users::list_users))
         .route("/api/verify", post(verify::verify_token))
+        .route("/api/sql/resolve", post(sql::resolve_sql))
         .route("/.well-known/jwks.json", get(jwks::jwks))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -26,17 +26,24 @@ pub async fn verify_token(
     MaybeJsonObject(body): MaybeJsonObject,
 ) -> Result<Json<Value>, ApiError> {
     let token = presented_token(&headers, body.as_ref())?;
+    let claims = verified_claims(&state, &token).await?;
+    Ok(Json(verified_body(&claims)))
+}
+
+/// Verifies `token` with the service's keys and policy, then, when the
+/// store check is on, that its group still exists unrevoked.
+pub async fn verified_claims(state: &AppState, token: &str) -> Result<Claims, ApiError> {
     let keys = state.keys.current();
     let claims = verify(
         keys.keyset(),
         &state.tokens.verify,
-        &token,
+        token,
         state.clock.now(),
     )?;
     if state.verify_check_store {
         check_not_revoked(state.store.as_ref(), &claims).await?;
     }
-    Ok(Json(verified_body(&claims)))
+    Ok(claims)
 }
 
 /// The `200` answer for verified claims.

@@ -1,10 +1,11 @@
-//! The `tessera` command line: `serve` (the default), `api-keys` and
-//! `keys`. Each subcommand lives in its own file; this one only defines the
-//! grammar and dispatches.
+//! The `tessera` command line: `serve` (the default), `api-keys`, `keys`,
+//! `token`, `sql`, `export` and `import`. Each subcommand lives in its own
+//! file; this one only defines the grammar and dispatches.
 
 mod api_keys;
 mod keys;
 mod serve;
+mod sql;
 mod token;
 mod transfer;
 
@@ -16,6 +17,7 @@ use crate::config::{ServeArgs, StoreArgs};
 
 pub use api_keys::ApiKeysCommand;
 pub use keys::KeysCommand;
+pub use sql::SqlCommand;
 pub use token::TokenCommand;
 
 const ENVIRONMENT_HELP: &str = "\
@@ -56,6 +58,9 @@ pub enum Command {
     /// Verify a token offline, or inspect one.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Resolve a query's {{variables}} with a verified token's values.
+    #[command(subcommand)]
+    Sql(SqlCommand),
     /// Write every group to stdout as JSON Lines.
     Export {
         /// The store to read.
@@ -82,6 +87,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::ApiKeys(command)) => api_keys::run(command).await,
         Some(Command::Keys(command)) => keys::run(command),
         Some(Command::Token(command)) => token::run(command).await,
+        Some(Command::Sql(command)) => sql::run(command).await,
         Some(Command::Export { store }) => transfer::run_export(&store).await,
         Some(Command::Import { overwrite, store }) => transfer::run_import(&store, overwrite).await,
     };
