@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 
+use super::codec::{decode, encode};
 use super::import::{ImportAction, check_batch, plan, refuse};
 use super::{GroupStore, ImportReport, StoreError, Upserted};
 use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord};
@@ -118,14 +119,6 @@ fn storage(err: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("embedded store: {err}"))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|err| StoreError::Corrupt(err.to_string()))
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|err| StoreError::Corrupt(err.to_string()))
-}
-
 fn read_group(db: &Database, id: &str) -> Result<Option<GroupRecord>, StoreError> {
     let txn = db.begin_read().map_err(storage)?;
     let table = txn.open_table(GROUPS).map_err(storage)?;
@@ -145,7 +138,7 @@ fn write_group(
     }
     let id = record.provided_id.as_str();
     groups
-        .insert(id, encode(record)?.as_slice())
+        .insert(id, encode(record)?.as_bytes())
         .map_err(storage)?;
     by_team.insert(record.team_id.get(), id).map_err(storage)?;
     Ok(())
@@ -263,7 +256,7 @@ impl GroupStore for EmbeddedStore {
                     Some(record) => {
                         let next = record.revoked(now);
                         groups
-                            .insert(id.as_str(), encode(&next)?.as_slice())
+                            .insert(id.as_str(), encode(&next)?.as_bytes())
                             .map_err(storage)?;
                         Some(next)
                     }
@@ -366,7 +359,7 @@ impl GroupStore for EmbeddedStore {
                         return Err(StoreError::NameTaken(key.name.clone()));
                     }
                 }
-                keys.insert(key.hash.as_str(), encode(&key)?.as_slice())
+                keys.insert(key.hash.as_str(), encode(&key)?.as_bytes())
                     .map_err(storage)?;
             }
             txn.commit().map_err(storage)

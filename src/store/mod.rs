@@ -5,6 +5,7 @@
 //! [`crate::domain::GroupRecord`], so backends only decide how to make the
 //! read-modify-write atomic. Nothing here knows about HTTP.
 
+mod codec;
 mod embedded;
 mod import;
 mod redis;

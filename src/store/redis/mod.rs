@@ -32,6 +32,7 @@ use chrono::{DateTime, Utc};
 use redis::{AsyncCommands as _, Script, Value};
 
 use self::connection::{Connector, RedisConn};
+use super::codec::{decode, encode};
 use super::import::{ImportAction, check_batch, plan, refuse};
 use super::{GroupStore, ImportReport, StoreError, Upserted};
 use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord, Secret};
@@ -143,7 +144,7 @@ impl RedisStore {
         id: &GroupId,
     ) -> Result<Option<GroupRecord>, StoreError> {
         let stored: Option<String> = conn.get(self.group_key(id)).await.map_err(unavailable)?;
-        stored.as_deref().map(from_json).transpose()
+        stored.as_deref().map(str::as_bytes).map(decode).transpose()
     }
 
     /// Writes `next` if `key` still holds `stored`. `Ok(None)` on success,
@@ -159,7 +160,7 @@ impl RedisStore {
             .compare_and_set
             .key(key)
             .arg(stored)
-            .arg(to_json(next)?)
+            .arg(encode(next)?)
             .invoke_async(conn)
             .await
             .map_err(unavailable)?;
@@ -190,7 +191,7 @@ impl RedisStore {
             let Some(stored) = current else {
                 return Ok(None);
             };
-            let updated = next(&from_json(&stored)?);
+            let updated = next(&decode(stored.as_bytes())?);
             match self
                 .compare_and_set(&mut conn, key, &stored, &updated)
                 .await?
@@ -224,7 +225,7 @@ impl RedisStore {
                     .map_err(unavailable)?;
                 let previous: Option<String> = redis::cmd("SET")
                     .arg(&key)
-                    .arg(to_json(&record)?)
+                    .arg(encode(&record)?)
                     .arg("NX")
                     .arg("GET")
                     .query_async(&mut conn)
@@ -243,7 +244,7 @@ impl RedisStore {
                     }
                 }
             };
-            let record: GroupRecord = from_json(&stored)?;
+            let record: GroupRecord = decode(stored.as_bytes())?;
             let Some(next) = record.apply(change, now) else {
                 return Ok(Upserted {
                     record,
@@ -366,7 +367,7 @@ impl RedisStore {
                     .map_err(unavailable)?;
             }
             let _: () = conn
-                .set(self.group_key(&record.provided_id), to_json(record)?)
+                .set(self.group_key(&record.provided_id), encode(record)?)
                 .await
                 .map_err(unavailable)?;
             let _: i64 = conn
@@ -473,7 +474,7 @@ impl GroupStore for RedisStore {
                 .key(self.api_keys_key())
                 .arg(key.name.as_str())
                 .arg(key.hash.as_str())
-                .arg(to_json(key)?)
+                .arg(encode(key)?)
                 .invoke_async(&mut conn)
                 .await
                 .map_err(unavailable)?;
@@ -492,7 +493,7 @@ impl GroupStore for RedisStore {
                 .hget(self.api_keys_key(), hash.as_str())
                 .await
                 .map_err(unavailable)?;
-            stored.as_deref().map(from_json).transpose()
+            stored.as_deref().map(str::as_bytes).map(decode).transpose()
         })
         .await
     }
@@ -502,7 +503,7 @@ impl GroupStore for RedisStore {
             let stored: Vec<String> = conn.hvals(self.api_keys_key()).await.map_err(unavailable)?;
             let mut keys = stored
                 .iter()
-                .map(|text| from_json::<ApiKeyRecord>(text))
+                .map(|text| decode::<ApiKeyRecord>(text.as_bytes()))
                 .collect::<Result<Vec<_>, _>>()?;
             keys.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(keys)
@@ -544,12 +545,4 @@ fn parse_index_member(member: &str) -> Result<(u64, GroupId), StoreError> {
 
 fn unavailable(err: redis::RedisError) -> StoreError {
     StoreError::Unavailable(err.to_string())
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|err| StoreError::Corrupt(err.to_string()))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(err.to_string()))
 }
