@@ -3,7 +3,8 @@
 //! dropped), comments and string literals.
 //!
 //! `cargo bench --bench sql_resolve` prints the time per resolution;
-//! queries per second is its inverse.
+//! queries per second is its inverse. A 1 MiB query shows the scanner's
+//! linear cost.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -65,6 +66,14 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function(format!("postgres_{}_byte_query", QUERY.len()), |b| {
         b.iter(|| resolve(black_box(QUERY), black_box(&variables), Dialect::Postgres).unwrap())
+    });
+    let mut large = String::from("SELECT 1");
+    while large.len() < 1024 * 1024 {
+        large.push_str(" + {{min_revenue}} /* c */ + 'str''x' -- note\n");
+    }
+    group.sample_size(20);
+    group.bench_function("postgres_1_mib_query", |b| {
+        b.iter(|| resolve(black_box(&large), black_box(&variables), Dialect::Postgres).unwrap())
     });
     group.finish();
 }
