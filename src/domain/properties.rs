@@ -89,7 +89,7 @@ impl Properties {
         }
     }
 
-    /// The variables, ordered by name.
+    /// The variables, in the order the caller gave them.
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.0
     }
