@@ -34,28 +34,6 @@ fn group_key(id: &str) -> String {
     )
 }
 
-async fn verify(app: &TestApp, token: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .post(format!("{}/api/verify", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
-async fn admin_post(app: &TestApp, method: reqwest::Method, path: &str) -> u16 {
-    app.client
-        .request(method, format!("{}{path}", app.base))
-        .header("Authorization", format!("Token {OPERATOR_KEY}"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_across_all_slots_with_concurrent_creation_revoke_and_delete() {
     let cluster = RedisCluster::start();
@@ -100,23 +78,22 @@ async fn groups_across_all_slots_with_concurrent_creation_revoke_and_delete() {
 
     for id in &ids[..20] {
         assert_eq!(
-            admin_post(
-                &app,
-                reqwest::Method::POST,
-                &format!("/api/user/{id}/revoke")
-            )
-            .await,
+            app.admin(reqwest::Method::POST, &format!("/api/user/{id}/revoke"))
+                .await
+                .0,
             200
         );
     }
     for id in &ids[20..40] {
         assert_eq!(
-            admin_post(&app, reqwest::Method::DELETE, &format!("/api/user/{id}")).await,
+            app.admin(reqwest::Method::DELETE, &format!("/api/user/{id}"))
+                .await
+                .0,
             200
         );
     }
     for (index, id) in ids.iter().enumerate() {
-        let (status, body) = verify(&app, &tokens[id]).await;
+        let (status, body) = app.verify(&tokens[id]).await;
         if index < 40 {
             assert_eq!(
                 (status, body["error"]["code"].as_str()),
@@ -197,6 +174,6 @@ async fn a_killed_master_fails_its_slots_fast_and_the_others_keep_working() {
             (200, Some(false)),
             "{id}: {body}"
         );
-        assert_eq!(verify(&app, &tokens[*id]).await.0, 200, "{id}");
+        assert_eq!(app.verify(&tokens[*id]).await.0, 200, "{id}");
     }
 }

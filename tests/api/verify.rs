@@ -4,7 +4,6 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::app::OPERATOR_KEY;
 use crate::common::{RedisServer, TestApp, spawn_app};
 
 async fn token_for(app: &TestApp, id: &str) -> (String, Value) {
@@ -31,28 +30,6 @@ async fn verify_body(app: &TestApp, body: Value) -> (u16, Value, reqwest::header
     (status, response.json().await.unwrap(), headers)
 }
 
-async fn verify_bearer(app: &TestApp, token: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .post(format!("{}/api/verify", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
-async fn admin(app: &TestApp, method: reqwest::Method, path: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .request(method, format!("{}{path}", app.base))
-        .header("Authorization", format!("Token {OPERATOR_KEY}"))
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn a_fresh_token_verifies_with_its_group_and_variables() {
     let redis = RedisServer::start();
@@ -64,7 +41,7 @@ async fn a_fresh_token_verifies_with_its_group_and_variables() {
             let (s, b, _) = verify_body(&app, json!({"token": token})).await;
             (s, b)
         },
-        verify_bearer(&app, &token).await,
+        app.verify(&token).await,
     ] {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["success"], 1);
@@ -180,26 +157,30 @@ async fn revoke_ends_earlier_tokens_of_that_group_only() {
     let (old, _) = token_for(&app, "tenant a").await;
     let (other, _) = token_for(&app, "tenant-b").await;
 
-    let (status, body) = admin(&app, reqwest::Method::POST, "/api/user/tenant%20a/revoke").await;
+    let (status, body) = app
+        .admin(reqwest::Method::POST, "/api/user/tenant%20a/revoke")
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["user_group"]["gen"], 2);
 
-    let (status, body) = verify_bearer(&app, &old).await;
+    let (status, body) = app.verify(&old).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (401, Some("token_revoked"))
     );
     assert_eq!(
-        verify_bearer(&app, &other).await.0,
+        app.verify(&other).await.0,
         200,
         "other groups are untouched"
     );
     let (fresh, issued) = token_for(&app, "tenant a").await;
     assert_eq!(crate::common::app::jwt_part(&fresh, 1)["gen"], 2);
     assert_eq!(issued["new_user_group"], false);
-    assert_eq!(verify_bearer(&app, &fresh).await.0, 200);
+    assert_eq!(app.verify(&fresh).await.0, 200);
 
-    let (status, body) = admin(&app, reqwest::Method::POST, "/api/user/nobody/revoke").await;
+    let (status, body) = app
+        .admin(reqwest::Method::POST, "/api/user/nobody/revoke")
+        .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (404, Some("not_found"))
@@ -213,15 +194,15 @@ async fn delete_ends_tokens_and_a_recreated_group_gets_a_new_team_id() {
     let (old, first) = token_for(&app, "g/1").await;
     let (other, _) = token_for(&app, "g2").await;
 
-    let (status, body) = admin(&app, reqwest::Method::DELETE, "/api/user/g%2F1").await;
+    let (status, body) = app.admin(reqwest::Method::DELETE, "/api/user/g%2F1").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["deleted"], true);
-    let (status, body) = verify_bearer(&app, &old).await;
+    let (status, body) = app.verify(&old).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (401, Some("token_revoked"))
     );
-    assert_eq!(verify_bearer(&app, &other).await.0, 200);
+    assert_eq!(app.verify(&other).await.0, 200);
 
     let (_, again) = token_for(&app, "g/1").await;
     assert_eq!(again["new_user_group"], true);
@@ -229,10 +210,12 @@ async fn delete_ends_tokens_and_a_recreated_group_gets_a_new_team_id() {
         again["user_group"]["team_id"],
         first["user_group"]["team_id"]
     );
-    let (status, _) = verify_bearer(&app, &old).await;
+    let (status, _) = app.verify(&old).await;
     assert_eq!(status, 401, "the old token stays invalid after re-creation");
 
-    let (status, _) = admin(&app, reqwest::Method::DELETE, "/api/user/unknown").await;
+    let (status, _) = app
+        .admin(reqwest::Method::DELETE, "/api/user/unknown")
+        .await;
     assert_eq!(status, 404);
     let response = app
         .client
@@ -273,7 +256,7 @@ async fn without_the_store_check_verification_needs_no_store() {
     .await;
     let (token, _) = token_for(&app, "g").await;
     redis.kill();
-    let (status, body) = verify_bearer(&app, &token).await;
+    let (status, body) = app.verify(&token).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["valid"], true);
 }

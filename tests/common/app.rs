@@ -129,6 +129,38 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// `POST /api/verify` with the token as a bearer credential.
+    pub async fn verify(&self, token: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/api/verify", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent");
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// An admin call (`method path`) with the operator key.
+    pub async fn admin(&self, method: reqwest::Method, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("Authorization", format!("Token {OPERATOR_KEY}"))
+            .send()
+            .await
+            .expect("request sent");
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
