@@ -147,15 +147,18 @@ impl RendererAuth {
         let Some(store) = &self.inner.store else {
             return Ok(());
         };
-        let key = claims.sub.as_str().to_owned();
-        let generation = match self.inner.generations.get(key.as_str(), now, 0) {
+        let generation = match self.inner.generations.get(claims.sub.as_str(), now, 0) {
             Some(generation) => generation,
             None => {
                 let generation = current_generation(store.as_ref(), claims).await?;
                 let until = now.saturating_add(self.inner.store_cache_ttl);
-                self.inner
-                    .generations
-                    .insert(key, generation, until, now, 0);
+                self.inner.generations.insert(
+                    claims.sub.as_str().to_owned(),
+                    generation,
+                    until,
+                    now,
+                    0,
+                );
                 generation
             }
         };
