@@ -174,64 +174,6 @@ async fn starts_while_redis_is_down_and_becomes_ready_when_it_returns() {
     );
 }
 
-#[tokio::test]
-async fn without_redis_it_runs_on_the_embedded_store_and_holds_its_data_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut first = Tessera::spawn({
-        let mut command = tessera(dir.path());
-        command
-            .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
-            .env("TESSERA_API_KEY", "k");
-        command
-    });
-    let base = format!("http://127.0.0.1:{port}");
-    assert_eq!(
-        wait_status(&format!("{base}/readyz"), 200, Duration::from_secs(15)).await,
-        200,
-        "{}",
-        first.stderr()
-    );
-    let (status, body) = get_user(&base, "k", json!({"user_group_id": "g"})).await;
-    assert_eq!(
-        (status, body["user_group"]["team_id"].as_u64()),
-        (200, Some(1))
-    );
-    assert!(
-        dir.path().join("data").is_dir(),
-        "data/ is the default data directory"
-    );
-
-    let second = output_within_30s({
-        let mut command = tessera(dir.path());
-        command.env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()));
-        command
-    });
-    assert_eq!(second.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(stderr.contains("in use by another process"), "{stderr}");
-
-    assert!(first.terminate().success());
-    let again = Tessera::spawn({
-        let mut command = tessera(dir.path());
-        command
-            .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
-            .env("TESSERA_API_KEY", "k");
-        command
-    });
-    assert_eq!(
-        wait_status(&format!("{base}/readyz"), 200, Duration::from_secs(15)).await,
-        200,
-        "{}",
-        again.stderr()
-    );
-    let (_, body) = get_user(&base, "k", json!({"user_group_id": "g"})).await;
-    assert_eq!(
-        body["new_user_group"], false,
-        "the group survived the restart"
-    );
-}
-
 #[test]
 fn a_corrupt_data_directory_is_a_clear_start_up_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tessera::middleware::{KeySource, RendererAuth, RendererAuthConfig, UserGroup};
 use tessera::token::KeyRing;
 
-use crate::common::app::{OPERATOR_KEY, verify_policy};
+use crate::common::app::verify_policy;
 use crate::common::{RedisServer, TestApp, spawn_app};
 
 async fn dashboard(group: UserGroup) -> Json<Value> {
@@ -137,14 +137,8 @@ async fn a_revoked_token_stops_within_the_store_cache_lifetime() {
     let base = renderer(&auth).await;
     assert_eq!(call(&base, Some(&token)).await.0, 200);
 
-    let response = app
-        .client
-        .post(format!("{}/api/user/g/revoke", app.base))
-        .header("Authorization", format!("Token {OPERATOR_KEY}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
+    let (status, _) = app.admin(reqwest::Method::POST, "/api/user/g/revoke").await;
+    assert_eq!(status, 200);
     let revoked_at = Instant::now();
     loop {
         let (status, body, _) = call(&base, Some(&token)).await;

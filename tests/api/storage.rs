@@ -49,6 +49,43 @@ async fn get_user(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_it_runs_on_the_embedded_store_and_holds_its_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let (mut first, base) = serve(dir.path(), &[]).await;
+    let (status, body) = get_user(&client, &base, &json!({"user_group_id": "g"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, body["user_group"]["team_id"].as_u64()),
+        (200, Some(1))
+    );
+    assert!(
+        dir.path().join("data").is_dir(),
+        "data/ is the default data directory"
+    );
+
+    let second = output_within_30s({
+        let mut command = tessera(dir.path());
+        command.env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()));
+        command
+    });
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("in use by another process"), "{stderr}");
+
+    assert!(first.terminate().success());
+    let (_again, base) = serve(dir.path(), &[]).await;
+    let (_, body) = get_user(&client, &base, &json!({"user_group_id": "g"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        body["new_user_group"], false,
+        "the group survived the restart"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_redis_create_each_id_once() {
     let redis = RedisServer::start();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -126,14 +126,10 @@ async fn refusals() {
     }
 
     // A revoked group's token no longer resolves.
-    let revoked = app
-        .client
-        .post(format!("{}/api/user/acme/revoke", app.base))
-        .header("Authorization", format!("Token {OPERATOR_KEY}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status().as_u16(), 200);
+    let (status, _) = app
+        .admin(reqwest::Method::POST, "/api/user/acme/revoke")
+        .await;
+    assert_eq!(status, 200);
     let (status, body) = resolve(&app, Some(&token), query).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
