@@ -44,6 +44,7 @@ pub enum ErrorCode {
     SqlInvalid,
     SqlVariableMissing,
     SqlTenantFilterMissing,
+    SqlTooLarge,
 }
 
 impl ErrorCode {
@@ -70,6 +71,7 @@ impl ErrorCode {
             Self::SqlInvalid => "sql_invalid",
             Self::SqlVariableMissing => "sql_variable_missing",
             Self::SqlTenantFilterMissing => "sql_tenant_filter_missing",
+            Self::SqlTooLarge => "sql_too_large",
         }
     }
 
@@ -91,7 +93,7 @@ impl ErrorCode {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge | Self::SqlTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -202,6 +204,7 @@ impl From<SqlError> for ApiError {
             SqlError::Invalid { .. } => ErrorCode::SqlInvalid,
             SqlError::VariableMissing { .. } => ErrorCode::SqlVariableMissing,
             SqlError::TenantFilterMissing { .. } => ErrorCode::SqlTenantFilterMissing,
+            SqlError::TooLarge(_) => ErrorCode::SqlTooLarge,
         };
         Self::new(code, err.to_string()).with_field("sql")
     }
@@ -289,6 +292,7 @@ mod tests {
             ErrorCode::SqlInvalid,
             ErrorCode::SqlVariableMissing,
             ErrorCode::SqlTenantFilterMissing,
+            ErrorCode::SqlTooLarge,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), all.len());

@@ -19,12 +19,17 @@ pub enum SqlError {
         /// Where it is referenced.
         offset: usize,
     },
-    /// A required variable is not referenced outside an optional clause.
-    #[error("the query does not filter on {name:?} outside an optional clause")]
+    /// The tenant guard does not hold for a required variable.
+    #[error("the query does not filter on {name}: {context}")]
     TenantFilterMissing {
-        /// The variable.
+        /// The variable (or variables).
         name: String,
+        /// Which SELECT lacks the filter, or why the query cannot be read.
+        context: String,
     },
+    /// Resolving would pass a size limit; refused before the work is done.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 impl SqlError {

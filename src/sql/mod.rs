@@ -22,13 +22,16 @@
 //! variables of a *verified* token.
 
 mod error;
+mod guard;
+mod lexical;
 mod render;
 mod scanner;
 
 use serde_json::{Map, Value};
 
 pub use error::SqlError;
-pub use render::ResolvedQuery;
+pub use guard::MAX_GUARDED_SQL_BYTES;
+pub use render::{MAX_PARAM_BYTES, MAX_PARAMS, MAX_SQL_BYTES, ResolvedQuery};
 
 /// The SQL dialect, which decides quoting rules and placeholders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,10 +80,15 @@ pub fn resolve_requiring(
     let parts = scanner::scan(sql, dialect)?;
     for name in require {
         if !scanner::references_outside_optional(&parts, name) {
-            return Err(SqlError::TenantFilterMissing { name: name.clone() });
+            return Err(SqlError::TenantFilterMissing {
+                name: name.clone(),
+                context: "it is not referenced outside an optional clause".to_owned(),
+            });
         }
     }
-    render::render(&parts, variables, dialect)
+    let rendered = render::render(&parts, variables, dialect, !require.is_empty())?;
+    guard::check(&rendered, dialect, require)?;
+    Ok(rendered.query)
 }
 
 #[cfg(test)]

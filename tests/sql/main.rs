@@ -7,6 +7,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod differential;
 mod endpoint;
+mod guarded_rows;
 mod postgres;
 mod properties;
