@@ -30,7 +30,7 @@ bench_build() {
   BENCH_WORK=$(mktemp -d)
   BENCH_PIDS=()
   trap 'kill "${BENCH_PIDS[@]}" 2>/dev/null || true; rm -rf "$BENCH_WORK"' EXIT
-  export TESSERA_BENCH_KEY="bench-operator-key-0123456789"
+  export TESSERA_BENCH_KEY="bench-operator-key-0123456789abcdef"
 }
 
 bench_serve() { # VAR=value... : starts tessera on core 0 with that store; sets PORT and BASE

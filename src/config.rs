@@ -140,9 +140,37 @@ pub struct ServeArgs {
     /// Whether /api/verify also checks the store (group exists, not revoked).
     #[arg(long, env = "TESSERA_VERIFY_CHECK_STORE", default_value_t = true, action = clap::ArgAction::Set)]
     pub verify_check_store: bool,
+
+    /// How long a client may take to send a request's headers.
+    #[arg(long, env = "TESSERA_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// How long a kept-alive connection may wait for its next request.
+    #[arg(long, env = "TESSERA_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// The most connections open at once; more are closed at accept.
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// How long requests in flight may take to finish after SIGTERM.
+    #[arg(long, env = "TESSERA_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
 }
 
 impl ServeArgs {
+    /// The server's connection limits.
+    pub fn serve_options(&self) -> crate::server::ServeOptions {
+        crate::server::ServeOptions {
+            timeouts: crate::server::Timeouts {
+                header_read: self.header_read_timeout,
+                idle: self.idle_timeout,
+            },
+            max_connections: self.max_connections as usize,
+            shutdown_timeout: self.shutdown_timeout,
+        }
+    }
+
     /// The issuer, defaulting to the listen address.
     pub fn issuer(&self) -> String {
         self.issuer

@@ -19,6 +19,7 @@ pub mod error;
 pub mod json_strict;
 pub mod middleware;
 mod newtype;
+pub mod server;
 pub mod sql;
 pub mod state;
 pub mod store;
@@ -29,14 +30,22 @@ use std::future::Future;
 pub use api::router;
 pub use state::AppState;
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes
-/// the requests in flight.
+/// Serves the API on `listener` with the default limits until `shutdown`
+/// completes, then finishes the requests in flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, server::ServeOptions::default(), shutdown).await
+}
+
+/// [`serve`] with explicit connection limits and timeouts.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    options: server::ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    server::serve(listener, router(state), options, shutdown).await
 }

@@ -23,6 +23,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     init_logging();
     let clock: SharedClock = Arc::new(SystemClock);
     let tokens = policy(&args)?;
+    let operator_key = operator_key()?;
+    // Bind before creating any file, so a second instance on a taken port
+    // fails without leaving keys or a data directory behind.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|err| format!("cannot listen on {} (--listen): {err}", args.listen))?;
 
     let (keys, created) = KeyRing::load_or_init(&args.keys_dir, clock.now())
         .map_err(|err| format!("signing keys: {err}"))?;
@@ -33,10 +39,6 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|err| format!("signing self-test failed, refusing to start: {err}"))?;
 
     let store = args.store.open()?;
-    let operator_key = std::env::var("TESSERA_API_KEY")
-        .ok()
-        .filter(|key| !key.is_empty())
-        .map(|key| ApiKey::new(key).hash());
     if operator_key.is_none() {
         tokio::spawn(ensure_admin_key(store.clone()));
     }
@@ -56,19 +58,44 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         operator_key,
         verify_check_store: args.verify_check_store,
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|err| format!("cannot listen on {}: {err}", args.listen))?;
     let address = listener.local_addr().map_err(|err| err.to_string())?;
     tracing::info!(%address, "tessera listening");
-    crate::serve(listener, state, shutdown_signal())
+    crate::serve_with(listener, state, args.serve_options(), shutdown_signal())
         .await
         .map_err(|err| format!("server error: {err}"))?;
     tracing::info!("tessera stopped");
     Ok(())
 }
 
+/// The longest clock skew `--leeway` may tolerate.
+const MAX_LEEWAY: Duration = Duration::from_secs(5 * 60);
+/// The shortest operator key `TESSERA_API_KEY` may hold.
+const MIN_OPERATOR_KEY_CHARS: usize = 32;
+
+/// `TESSERA_API_KEY`, hashed; refused when too short to resist guessing.
+fn operator_key() -> Result<Option<crate::auth::ApiKeyHash>, String> {
+    let Some(key) = std::env::var("TESSERA_API_KEY")
+        .ok()
+        .filter(|key| !key.is_empty())
+    else {
+        return Ok(None);
+    };
+    if key.chars().count() < MIN_OPERATOR_KEY_CHARS {
+        return Err(format!(
+            "TESSERA_API_KEY is shorter than {MIN_OPERATOR_KEY_CHARS} characters; \
+             use a long random value (for example: openssl rand -base64 32)"
+        ));
+    }
+    Ok(Some(ApiKey::new(key).hash()))
+}
+
 fn policy(args: &ServeArgs) -> Result<TokenPolicy, String> {
+    if args.leeway > MAX_LEEWAY {
+        return Err(format!(
+            "--leeway / TESSERA_LEEWAY ({}) is above the 5 minute maximum",
+            humantime::format_duration(args.leeway)
+        ));
+    }
     if args.token_ttl > args.max_token_ttl {
         return Err(format!(
             "--token-ttl ({}) exceeds --max-token-ttl ({})",

@@ -7,17 +7,24 @@ use serde::{Deserialize, Serialize};
 
 use super::{FieldError, GroupId, GroupName, Mapping, Properties};
 
-/// The internal id of a group: a positive integer, assigned once by the
-/// store at creation and never reused.
+/// The largest integer every consumer reads exactly: JSON numbers in
+/// JavaScript, Redis sorted-set scores and Lua numbers are doubles.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// The internal id of a group: a positive integer up to 2^53 − 1, assigned
+/// once by the store at creation and never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u64", into = "u64")]
 pub struct TeamId(u64);
 
 impl TeamId {
-    /// Accepts any positive integer.
+    /// Accepts an integer from 1 to 2^53 − 1.
     pub fn new(value: u64) -> Result<Self, FieldError> {
         if value == 0 {
             return Err(FieldError::new("team_id", "must be positive"));
+        }
+        if value > MAX_SAFE_INTEGER {
+            return Err(FieldError::new("team_id", "must be at most 2^53 - 1"));
         }
         Ok(Self(value))
     }
@@ -63,8 +70,12 @@ pub struct GroupUpsert {
     pub properties: Option<Option<Properties>>,
 }
 
-/// A user group as the store keeps it.
+/// A user group as the store keeps it. Deserializing checks what the
+/// store guarantees for every record it writes: `gen` from 1 to 2^53 − 1,
+/// `updated_at` not before `created_at`, no unknown fields (an exported
+/// line that breaks a rule is refused by import, not stored).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RecordFields")]
 pub struct GroupRecord {
     /// Internal id, assigned at creation.
     pub team_id: TeamId,
@@ -82,6 +93,43 @@ pub struct GroupRecord {
     pub created_at: DateTime<Utc>,
     /// When a field last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// The fields of a [`GroupRecord`] before its rules are checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordFields {
+    team_id: TeamId,
+    provided_id: GroupId,
+    name: GroupName,
+    mapping: Mapping,
+    properties: Option<Properties>,
+    r#gen: u64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<RecordFields> for GroupRecord {
+    type Error = FieldError;
+
+    fn try_from(fields: RecordFields) -> Result<Self, FieldError> {
+        if fields.r#gen == 0 || fields.r#gen > MAX_SAFE_INTEGER {
+            return Err(FieldError::new("gen", "must be from 1 to 2^53 - 1"));
+        }
+        if fields.updated_at < fields.created_at {
+            return Err(FieldError::new("updated_at", "is before created_at"));
+        }
+        Ok(Self {
+            team_id: fields.team_id,
+            provided_id: fields.provided_id,
+            name: fields.name,
+            mapping: fields.mapping,
+            properties: fields.properties,
+            r#gen: fields.r#gen,
+            created_at: fields.created_at,
+            updated_at: fields.updated_at,
+        })
+    }
 }
 
 impl GroupRecord {
@@ -189,8 +237,35 @@ mod tests {
     }
 
     #[test]
-    fn team_id_is_positive() {
+    fn team_id_is_positive_and_exact_as_a_double() {
         assert!(TeamId::new(0).is_err());
         assert!(serde_json::from_value::<TeamId>(json!(0)).is_err());
+        assert!(TeamId::new(MAX_SAFE_INTEGER).is_ok());
+        assert!(TeamId::new(MAX_SAFE_INTEGER + 1).is_err());
+        assert!(serde_json::from_value::<TeamId>(json!(1u64 << 60)).is_err());
+    }
+
+    #[test]
+    fn records_keep_their_rules_when_read() {
+        let record = GroupRecord::create(team(1), &upsert(None), Utc::now());
+        let good = serde_json::to_value(&record).unwrap_or_default();
+        assert_eq!(
+            serde_json::from_value::<GroupRecord>(good.clone()).ok(),
+            Some(record)
+        );
+        for (field, value) in [
+            ("gen", json!(0)),
+            ("gen", json!(1u64 << 60)),
+            ("updated_at", json!("2000-01-01T00:00:00Z")),
+            ("team_id", json!((1u64 << 53) + 1)),
+            ("surprise", json!(1)),
+        ] {
+            let mut bad = good.clone();
+            bad[field] = value;
+            assert!(
+                serde_json::from_value::<GroupRecord>(bad).is_err(),
+                "{field}"
+            );
+        }
     }
 }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 
 use super::codec::{decode, encode};
-use super::import::{ImportAction, check_batch, plan, refuse};
+use super::import::{ImportAction, check_batch, plan, raise_to_floor, refuse};
 use super::{GroupStore, ImportReport, StoreError, Upserted};
 use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord};
 use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
@@ -27,6 +27,10 @@ const GROUPS: TableDefinition<&str, &[u8]> = TableDefinition::new("groups");
 const BY_TEAM: TableDefinition<u64, &str> = TableDefinition::new("groups_by_team");
 /// Counters: `team_id_seq`.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// `provided_id` → the group's revocation floor: the lowest `gen` a token
+/// may carry after a revoke or delete. Never lowered; import raises a
+/// record's `gen` to it.
+const REVOKED_GEN: TableDefinition<&str, u64> = TableDefinition::new("revoked_gen");
 /// SHA-256 hex of an API key → its record as JSON.
 const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
 
@@ -94,6 +98,7 @@ impl EmbeddedStore {
             txn.open_table(BY_TEAM).map_err(|err| err.to_string())?;
             txn.open_table(META).map_err(|err| err.to_string())?;
             txn.open_table(API_KEYS).map_err(|err| err.to_string())?;
+            txn.open_table(REVOKED_GEN).map_err(|err| err.to_string())?;
         }
         txn.commit().map_err(|err| err.to_string())?;
         Ok(Self {
@@ -117,6 +122,16 @@ impl EmbeddedStore {
 
 fn storage(err: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("embedded store: {err}"))
+}
+
+/// Raises the revocation floor of `id` to at least `floor`.
+fn raise_floor(txn: &redb::WriteTransaction, id: &str, floor: u64) -> Result<(), StoreError> {
+    let mut floors = txn.open_table(REVOKED_GEN).map_err(storage)?;
+    let current = floors.get(id).map_err(storage)?.map_or(0, |v| v.value());
+    if floor > current {
+        floors.insert(id, floor).map_err(storage)?;
+    }
+    Ok(())
 }
 
 fn read_group(db: &Database, id: &str) -> Result<Option<GroupRecord>, StoreError> {
@@ -227,6 +242,7 @@ impl GroupStore for EmbeddedStore {
                     .transpose()?;
                 if let Some(old) = &old {
                     by_team.remove(old.team_id.get()).map_err(storage)?;
+                    raise_floor(&txn, id.as_str(), old.r#gen.saturating_add(1))?;
                 }
                 old.is_some()
             };
@@ -255,6 +271,7 @@ impl GroupStore for EmbeddedStore {
                     None => None,
                     Some(record) => {
                         let next = record.revoked(now);
+                        raise_floor(&txn, id.as_str(), next.r#gen)?;
                         groups
                             .insert(id.as_str(), encode(&next)?.as_bytes())
                             .map_err(storage)?;
@@ -303,9 +320,15 @@ impl GroupStore for EmbeddedStore {
             {
                 let mut groups = txn.open_table(GROUPS).map_err(storage)?;
                 let mut by_team = txn.open_table(BY_TEAM).map_err(storage)?;
+                let floors = txn.open_table(REVOKED_GEN).map_err(storage)?;
                 let mut clashes = Vec::new();
                 let mut writes = Vec::new();
                 for record in &records {
+                    let floor = floors
+                        .get(record.provided_id.as_str())
+                        .map_err(storage)?
+                        .map(|v| v.value());
+                    let record = raise_to_floor(record, floor);
                     let stored = groups
                         .get(record.provided_id.as_str())
                         .map_err(storage)?
@@ -317,7 +340,7 @@ impl GroupStore for EmbeddedStore {
                         .map(|id| GroupId::parse(id.value()))
                         .transpose()
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    match plan(record, stored.as_ref(), holder.as_ref(), overwrite) {
+                    match plan(&record, stored.as_ref(), holder.as_ref(), overwrite) {
                         Ok(ImportAction::Write) => writes.push((record, stored)),
                         Ok(ImportAction::Skip) => report.unchanged += 1,
                         Err(clash) => clashes.push(clash),
@@ -325,7 +348,7 @@ impl GroupStore for EmbeddedStore {
                 }
                 refuse(clashes)?;
                 for (record, stored) in writes {
-                    write_group(&mut groups, &mut by_team, record, stored.as_ref())?;
+                    write_group(&mut groups, &mut by_team, &record, stored.as_ref())?;
                     report.written += 1;
                 }
                 let mut meta = txn.open_table(META).map_err(storage)?;

@@ -38,6 +38,20 @@ pub fn check_batch(records: &[GroupRecord]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The record with its `gen` raised to the group's revocation floor (the
+/// lowest `gen` a token may carry after the group was revoked or deleted),
+/// so that importing an older export never makes a revoked token verify
+/// again: its `gen` is below the floor, and so below the stored `gen`.
+pub fn raise_to_floor(record: &GroupRecord, floor: Option<u64>) -> GroupRecord {
+    match floor {
+        Some(floor) if floor > record.r#gen => GroupRecord {
+            r#gen: floor,
+            ..record.clone()
+        },
+        _ => record.clone(),
+    }
+}
+
 /// Decides for one record, given the stored record with its id and the id
 /// of the group holding its `team_id`, if any.
 pub fn plan(

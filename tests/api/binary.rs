@@ -141,12 +141,12 @@ async fn first_start_prints_one_admin_key_and_api_keys_commands_manage_keys() {
 async fn operator_key_is_accepted_and_suppresses_the_banner() {
     let redis = RedisServer::start();
     let app = start(&redis, |command, _| {
-        command.env("TESSERA_API_KEY", "operator-supplied-key");
+        command.env("TESSERA_API_KEY", "operator-supplied-key-0123456789abcdef");
     });
     app.wait_for("readyz", 200).await;
     let (status, _) = get_user(
         &app.base,
-        "operator-supplied-key",
+        "operator-supplied-key-0123456789abcdef",
         json!({"user_group_id": "g"}),
     )
     .await;
@@ -264,10 +264,15 @@ async fn keys_generate_switches_the_signing_algorithm() {
     let app = start(&redis, |command, _| {
         command
             .env("TESSERA_KEYS_DIR", &keys_dir)
-            .env("TESSERA_API_KEY", "k");
+            .env("TESSERA_API_KEY", crate::common::app::OPERATOR_KEY);
     });
     app.wait_for("readyz", 200).await;
-    let (_, body) = get_user(&app.base, "k", json!({"user_group_id": "g"})).await;
+    let (_, body) = get_user(
+        &app.base,
+        crate::common::app::OPERATOR_KEY,
+        json!({"user_group_id": "g"}),
+    )
+    .await;
     let header = jwt_part(body["user_group"]["token"].as_str().unwrap(), 0);
     assert_eq!(header["alg"], "ES256");
     assert_eq!(header["kid"], kid.as_str());
@@ -356,7 +361,7 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
         command
             .env("TESSERA_KEYS_DIR", &keys_dir)
             .env("TESSERA_ISSUER", issuer)
-            .env("TESSERA_API_KEY", "k");
+            .env("TESSERA_API_KEY", crate::common::app::OPERATOR_KEY);
     });
     app.wait_for("readyz", 200).await;
     let keys_cli = |args: &[&str]| {
@@ -366,7 +371,12 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
             command
         })
     };
-    let (_, body) = get_user(&app.base, "k", json!({"user_group_id": "g"})).await;
+    let (_, body) = get_user(
+        &app.base,
+        crate::common::app::OPERATOR_KEY,
+        json!({"user_group_id": "g"}),
+    )
+    .await;
     let old = body["user_group"]["token"].as_str().unwrap().to_owned();
     let old_kid = jwt_part(&old, 0)["kid"].as_str().unwrap().to_owned();
 
@@ -389,7 +399,12 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
         (200, None),
         "signed before the rotation"
     );
-    let (_, body) = get_user(&app.base, "k", json!({"user_group_id": "g"})).await;
+    let (_, body) = get_user(
+        &app.base,
+        crate::common::app::OPERATOR_KEY,
+        json!({"user_group_id": "g"}),
+    )
+    .await;
     let new = body["user_group"]["token"].as_str().unwrap().to_owned();
     assert_eq!(jwt_part(&new, 0)["kid"], new_kid.as_str());
 
@@ -475,16 +490,20 @@ async fn a_broken_keys_directory_on_sighup_keeps_the_current_keys() {
     let app = start(&redis, |command, _| {
         command
             .env("TESSERA_KEYS_DIR", &keys_dir)
-            .env("TESSERA_API_KEY", "k");
+            .env("TESSERA_API_KEY", crate::common::app::OPERATOR_KEY);
     });
     app.wait_for("readyz", 200).await;
     std::fs::write(keys_dir.join("keyring.json"), "{broken").unwrap();
     app.process.hangup();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        get_user(&app.base, "k", json!({"user_group_id": "g"}))
-            .await
-            .0,
+        get_user(
+            &app.base,
+            crate::common::app::OPERATOR_KEY,
+            json!({"user_group_id": "g"})
+        )
+        .await
+        .0,
         200
     );
     assert_eq!(jwks_kids(&app.base).await.len(), 1);

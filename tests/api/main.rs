@@ -11,6 +11,7 @@ mod auth;
 mod bad_input;
 mod binary;
 mod cluster;
+mod connections;
 mod get_user;
 mod independent_client;
 mod middleware;

@@ -14,7 +14,7 @@ use crate::common::app::OPERATOR_KEY;
 use crate::common::process::{Tessera, output_within_30s, tessera, wait_status};
 use crate::common::{RedisServer, free_port, spawn_app};
 
-const KEY: &str = "storage-test-key";
+const KEY: &str = "storage-test-key-0123456789abcdefgh";
 
 /// Starts the binary in `dir` with `envs`; returns it and its base URL.
 async fn serve(dir: &Path, envs: &[(&str, String)]) -> (Tessera, String) {

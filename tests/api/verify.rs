@@ -260,3 +260,37 @@ async fn without_the_store_check_verification_needs_no_store() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["valid"], true);
 }
+
+#[tokio::test]
+async fn restoring_an_export_after_a_revoke_or_delete_never_revives_old_tokens() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let store = app.state.store.clone();
+    for (group, delete) in [
+        ("revoked-then-restored", false),
+        ("deleted-then-restored", true),
+    ] {
+        let (old_token, _) = token_for(&app, group).await;
+        let id = tessera::domain::GroupId::parse(group).unwrap();
+        let export = store.get(&id).await.unwrap().unwrap();
+        let (method, path) = if delete {
+            (reqwest::Method::DELETE, format!("/api/user/{group}"))
+        } else {
+            (reqwest::Method::POST, format!("/api/user/{group}/revoke"))
+        };
+        assert_eq!(app.admin(method, &path).await.0, 200, "{path}");
+        store
+            .import(std::slice::from_ref(&export), true)
+            .await
+            .unwrap();
+        let (status, body) = app.verify(&old_token).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("token_revoked")),
+            "{group}"
+        );
+        // The restored group issues tokens that verify.
+        let (new_token, _) = token_for(&app, group).await;
+        assert_eq!(app.verify(&new_token).await.0, 200, "{group}");
+    }
+}

@@ -13,7 +13,7 @@ use tessera::token::{KeyHandle, KeyRing, TokenPolicy, VerifyPolicy};
 use tokio::sync::oneshot;
 
 /// The operator key every in-process test app accepts.
-pub const OPERATOR_KEY: &str = "operator-test-key-0123456789";
+pub const OPERATOR_KEY: &str = "operator-test-key-0123456789abcdef";
 /// Issuer and audience of test apps.
 pub const ISSUER: &str = "http://tessera.test";
 pub const AUDIENCE: &str = "dashboards";

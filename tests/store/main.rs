@@ -63,14 +63,14 @@ conformance!(embedded:
     get_or_create_then_get, update_semantics, team_ids_are_unique_increasing_and_never_reused,
     concurrent_creation_of_one_id, concurrent_creation_of_many_ids, gen_bump, delete,
     api_keys, listing, listing_during_creation, import_keeps_records_and_advances_the_counter,
-    import_refuses_clashes_all_or_nothing,
+    import_refuses_clashes_all_or_nothing, revocation_survives_restores,
 );
 
 conformance!(redis:
     get_or_create_then_get, update_semantics, team_ids_are_unique_increasing_and_never_reused,
     concurrent_creation_of_one_id, concurrent_creation_of_many_ids, gen_bump, delete,
     api_keys, listing, listing_during_creation, import_keeps_records_and_advances_the_counter,
-    import_refuses_clashes_all_or_nothing,
+    import_refuses_clashes_all_or_nothing, revocation_survives_restores,
 );
 
 /// The whole suite against one cluster (starting a cluster per case would
@@ -100,4 +100,81 @@ async fn redis_cluster_passes_the_whole_suite() {
     suite::listing_during_creation(store("j")).await;
     suite::import_keeps_records_and_advances_the_counter(store("k")).await;
     suite::import_refuses_clashes_all_or_nothing(store("l")).await;
+    suite::revocation_survives_restores(store("m")).await;
+}
+
+/// An import that Redis stops part-way (`maxmemory` reached) leaves the
+/// `team_id` counter past every imported record, and running it again
+/// once memory is freed completes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_import_stopped_by_maxmemory_is_safe_and_completes_when_rerun() {
+    use chrono::Utc;
+    use tessera::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
+
+    let server = RedisServer::start();
+    let store = redis_store(RedisTarget::Url(Secret::new(server.url())));
+    store.ping().await.unwrap();
+    let records: Vec<GroupRecord> = (0..4000u64)
+        .map(|n| {
+            let change = GroupUpsert {
+                id: GroupId::parse(format!("imported-{n}")).unwrap(),
+                name: None,
+                mapping: None,
+                properties: None,
+            };
+            GroupRecord::create(TeamId::new(10 + n).unwrap(), &change, Utc::now())
+        })
+        .collect();
+    let info = server.cli(&["INFO", "memory"]);
+    let used: u64 = info
+        .lines()
+        .find_map(|line| line.strip_prefix("used_memory:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    server.cli(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
+    server.cli(&[
+        "CONFIG",
+        "SET",
+        "maxmemory",
+        &(used + 256 * 1024).to_string(),
+    ]);
+
+    let err = store.import(&records, false).await.unwrap_err();
+    assert!(err.to_string().contains("OOM"), "{err}");
+    let written = store.list(None, 10_000).await.unwrap().len();
+    assert!(
+        written > 0 && written < records.len(),
+        "stopped part-way: {written}"
+    );
+
+    server.cli(&["CONFIG", "SET", "maxmemory", "0"]);
+    let fresh = store
+        .upsert(
+            &GroupUpsert {
+                id: GroupId::parse("new-after-failure").unwrap(),
+                name: None,
+                mapping: None,
+                properties: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .record;
+    assert!(
+        fresh.team_id.get() > 4009,
+        "a new group took an imported team_id: {}",
+        fresh.team_id
+    );
+
+    let report = store.import(&records, false).await.unwrap();
+    assert_eq!(report.written + report.unchanged, records.len());
+    assert_eq!(
+        report.unchanged, written,
+        "what the first run wrote is kept"
+    );
+    let listed = store.list(None, 10_000).await.unwrap();
+    assert_eq!(listed.len(), records.len() + 1, "every record listed once");
 }

@@ -340,3 +340,72 @@ pub async fn import_refuses_clashes_all_or_nothing(store: Store) {
     assert_eq!(store.get(&id("x")).await.unwrap(), Some(changed));
     assert_eq!(store.get(&id("fresh")).await.unwrap(), Some(new));
 }
+
+/// After a revoke or a delete, no import (with or without overwrite) and
+/// no re-creation brings back a `gen` and `team_id` pair that a token
+/// issued before it carries.
+pub async fn revocation_survives_restores(store: Store) {
+    // Revoke, then restore the export taken before it.
+    let before = store.upsert(&upsert("r"), Utc::now()).await.unwrap().record;
+    let revoked = store.bump_gen(&id("r"), Utc::now()).await.unwrap().unwrap();
+    store
+        .import(std::slice::from_ref(&before), true)
+        .await
+        .unwrap();
+    let restored = store.get(&id("r")).await.unwrap().unwrap();
+    assert_eq!(restored.team_id, before.team_id);
+    assert!(
+        restored.r#gen >= revoked.r#gen,
+        "the import lowered gen from {} to {}",
+        revoked.r#gen,
+        restored.r#gen
+    );
+    assert_ne!(
+        restored.r#gen, before.r#gen,
+        "old tokens would verify again"
+    );
+
+    // Delete, then restore the export taken before it.
+    let before = store.upsert(&upsert("d"), Utc::now()).await.unwrap().record;
+    assert!(store.delete(&id("d")).await.unwrap());
+    store
+        .import(std::slice::from_ref(&before), false)
+        .await
+        .unwrap();
+    let restored = store.get(&id("d")).await.unwrap().unwrap();
+    assert_eq!(restored.team_id, before.team_id);
+    assert!(
+        restored.r#gen > before.r#gen,
+        "old tokens would verify again"
+    );
+    // Importing the same export again changes nothing more.
+    let again = store
+        .import(std::slice::from_ref(&before), false)
+        .await
+        .unwrap();
+    assert_eq!((again.written, again.unchanged), (0, 1));
+
+    // Delete, then re-create: a new team_id, so old tokens never match.
+    assert!(store.delete(&id("d")).await.unwrap());
+    let recreated = store.upsert(&upsert("d"), Utc::now()).await.unwrap().record;
+    assert_ne!(recreated.team_id, before.team_id);
+
+    // Two revokes, then a restore of the first export: still above both.
+    let first = store
+        .upsert(&upsert("twice"), Utc::now())
+        .await
+        .unwrap()
+        .record;
+    store.bump_gen(&id("twice"), Utc::now()).await.unwrap();
+    let second = store
+        .bump_gen(&id("twice"), Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .import(std::slice::from_ref(&first), true)
+        .await
+        .unwrap();
+    let restored = store.get(&id("twice")).await.unwrap().unwrap();
+    assert!(restored.r#gen >= second.r#gen);
+}

@@ -11,7 +11,7 @@ use super::connection::RedisConn;
 use super::{RedisStore, encode_id, unavailable};
 use crate::domain::{GroupId, GroupRecord, TeamId};
 use crate::store::codec::encode;
-use crate::store::import::{ImportAction, check_batch, plan, refuse};
+use crate::store::import::{ImportAction, check_batch, plan, raise_to_floor, refuse};
 use crate::store::{ImportReport, StoreError};
 
 impl RedisStore {
@@ -79,6 +79,12 @@ impl RedisStore {
         Ok(out)
     }
 
+    /// Import on Redis. Nothing is written when any record clashes. The
+    /// `team_id` counter is advanced before any record is written, and each
+    /// record's index entry before the record, so an import that fails
+    /// part-way (Redis down, `maxmemory` reached) never lets a new group
+    /// take an imported `team_id`, and running the same import again
+    /// completes it.
     pub(super) async fn import_with(
         &self,
         mut conn: RedisConn,
@@ -87,51 +93,55 @@ impl RedisStore {
     ) -> Result<ImportReport, StoreError> {
         check_batch(records)?;
         let mut clashes = Vec::new();
-        let mut writes = Vec::new();
-        let mut report = ImportReport::default();
+        let mut planned = Vec::new();
         for record in records {
+            let floor = self.floor(&mut conn, &record.provided_id).await?;
+            let record = raise_to_floor(record, floor);
             let stored = self.get_record(&mut conn, &record.provided_id).await?;
             let team = record.team_id.get();
             let holders = self.index_page(&mut conn, team - 1, 16).await?;
             let holders: Vec<_> = holders.into_iter().filter(|(t, _)| *t == team).collect();
             let holder = self.live_records(&conn, &holders).await?.pop();
             match plan(
-                record,
+                &record,
                 stored.as_ref(),
                 holder.as_ref().map(|h| &h.provided_id),
                 overwrite,
             ) {
-                Ok(ImportAction::Write) => writes.push((record, stored)),
-                Ok(ImportAction::Skip) => report.unchanged += 1,
+                Ok(action) => planned.push((record, stored, action)),
                 Err(clash) => clashes.push(clash),
             }
         }
         refuse(clashes)?;
-        for (record, stored) in writes {
+        let highest = records.iter().map(|r| r.team_id.get()).max().unwrap_or(0);
+        self.raise(&mut conn, &self.counter_key(), highest).await?;
+        let mut report = ImportReport::default();
+        for (record, stored, action) in planned {
+            // Idempotent, and repairs an entry a failed run did not write.
+            let _: i64 = conn
+                .zadd(
+                    self.index_key(),
+                    index_member(&record),
+                    record.team_id.get(),
+                )
+                .await
+                .map_err(unavailable)?;
+            if action == ImportAction::Skip {
+                report.unchanged += 1;
+                continue;
+            }
+            let _: () = conn
+                .set(self.group_key(&record.provided_id), encode(&record)?)
+                .await
+                .map_err(unavailable)?;
             if let Some(old) = stored.filter(|old| old.team_id != record.team_id) {
                 let _: i64 = conn
                     .zrem(self.index_key(), index_member(&old))
                     .await
                     .map_err(unavailable)?;
             }
-            let _: () = conn
-                .set(self.group_key(&record.provided_id), encode(record)?)
-                .await
-                .map_err(unavailable)?;
-            let _: i64 = conn
-                .zadd(self.index_key(), index_member(record), record.team_id.get())
-                .await
-                .map_err(unavailable)?;
             report.written += 1;
         }
-        let highest = records.iter().map(|r| r.team_id.get()).max().unwrap_or(0);
-        let _: i64 = self
-            .advance_counter
-            .key(self.counter_key())
-            .arg(highest)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
         Ok(report)
     }
 }

@@ -9,6 +9,11 @@
 //! - `groups_by_team`: a sorted set of `<team_id>:<encoded id>` scored by
 //!   `team_id`, for listing and export.
 //! - `api_keys`: a hash of SHA-256 hex to the key's record.
+//! - `revoked_gen:<base64url(user_group_id)>`: the group's revocation
+//!   floor, the lowest `gen` a token may still carry after a revoke or a
+//!   delete. Written before the revoke or delete takes effect, never
+//!   lowered, untouched by import: an import raises a record's `gen` to it,
+//!   so restoring an old export never revives a revoked token.
 //!
 //! No script or transaction touches two keys, so everything works on Redis
 //! Cluster. Get-or-create takes a number from the counter, adds it to the
@@ -71,7 +76,7 @@ pub struct RedisStore {
     compare_and_set: Script,
     insert_api_key: Script,
     revoke_api_key: Script,
-    advance_counter: Script,
+    raise_to_at_least: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -100,12 +105,33 @@ impl RedisStore {
             compare_and_set: Script::new(scripts::COMPARE_AND_SET),
             insert_api_key: Script::new(scripts::INSERT_API_KEY),
             revoke_api_key: Script::new(scripts::REVOKE_API_KEY),
-            advance_counter: Script::new(scripts::ADVANCE_COUNTER),
+            raise_to_at_least: Script::new(scripts::RAISE_TO_AT_LEAST),
         })
     }
 
     fn group_key(&self, id: &GroupId) -> String {
         format!("{}group:{}", self.prefix, encode_id(id))
+    }
+
+    fn floor_key(&self, id: &GroupId) -> String {
+        format!("{}revoked_gen:{}", self.prefix, encode_id(id))
+    }
+
+    /// Raises the integer at `key` to at least `value`.
+    async fn raise(&self, conn: &mut RedisConn, key: &str, value: u64) -> Result<(), StoreError> {
+        let _: i64 = self
+            .raise_to_at_least
+            .key(key)
+            .arg(value)
+            .invoke_async(conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// The group's revocation floor, if it was ever revoked or deleted.
+    async fn floor(&self, conn: &mut RedisConn, id: &GroupId) -> Result<Option<u64>, StoreError> {
+        conn.get(self.floor_key(id)).await.map_err(unavailable)
     }
 
     fn counter_key(&self) -> String {
@@ -177,31 +203,6 @@ impl RedisStore {
                 "unexpected compare-and-set reply {other:?}"
             ))),
         }
-    }
-
-    /// Replaces the record of `key` by `next(current)` with compare-and-set
-    /// rounds; `None` when there is no record.
-    async fn modify(
-        &self,
-        mut conn: RedisConn,
-        key: &str,
-        next: impl Fn(&GroupRecord) -> GroupRecord,
-    ) -> Result<Option<GroupRecord>, StoreError> {
-        let mut current: Option<String> = conn.get(key).await.map_err(unavailable)?;
-        for _ in 0..MAX_CAS_ATTEMPTS {
-            let Some(stored) = current else {
-                return Ok(None);
-            };
-            let updated = next(&decode(stored.as_bytes())?);
-            match self
-                .compare_and_set(&mut conn, key, &stored, &updated)
-                .await?
-            {
-                None => return Ok(Some(updated)),
-                Some(now_stored) => current = now_stored,
-            }
-        }
-        Err(StoreError::Contention)
     }
 
     async fn upsert_with(
@@ -290,6 +291,14 @@ impl GroupStore for RedisStore {
             let Some(record) = self.get_record(&mut conn, id).await? else {
                 return Ok(false);
             };
+            // The floor first: once the record is gone, no restore of it
+            // may bring its tokens back.
+            self.raise(
+                &mut conn,
+                &self.floor_key(id),
+                record.r#gen.saturating_add(1),
+            )
+            .await?;
             let removed: u64 = conn.del(self.group_key(id)).await.map_err(unavailable)?;
             let _: i64 = conn
                 .zrem(self.index_key(), index_member(&record))
@@ -306,9 +315,27 @@ impl GroupStore for RedisStore {
         now: DateTime<Utc>,
     ) -> Result<Option<GroupRecord>, StoreError> {
         let key = self.group_key(id);
-        self.deadline(
-            |conn| async move { self.modify(conn, &key, |record| record.revoked(now)).await },
-        )
+        self.deadline(|mut conn| async move {
+            let mut current: Option<String> = conn.get(&key).await.map_err(unavailable)?;
+            for _ in 0..MAX_CAS_ATTEMPTS {
+                let Some(stored) = current else {
+                    return Ok(None);
+                };
+                let next = decode::<GroupRecord>(stored.as_bytes())?.revoked(now);
+                // The floor before the new gen, so that no moment exists
+                // where the revoke holds but an import could undo it.
+                self.raise(&mut conn, &self.floor_key(id), next.r#gen)
+                    .await?;
+                match self
+                    .compare_and_set(&mut conn, &key, &stored, &next)
+                    .await?
+                {
+                    None => return Ok(Some(next)),
+                    Some(now_stored) => current = now_stored,
+                }
+            }
+            Err(StoreError::Contention)
+        })
         .await
     }
 

@@ -33,8 +33,10 @@ end
 return 0
 ";
 
-/// Raises the counter to at least ARGV[1]; never lowers it.
-pub const ADVANCE_COUNTER: &str = r"
+/// Raises the integer in KEYS[1] (the `team_id` counter, a group's
+/// revocation floor) to at least ARGV[1]; never lowers it. Values stay at
+/// or below 2^53 - 1, which Lua numbers hold exactly.
+pub const RAISE_TO_AT_LEAST: &str = r"
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local wanted = tonumber(ARGV[1])
 if current < wanted then
