@@ -160,6 +160,7 @@ impl From<StoreError> for ApiError {
             StoreError::NameTaken(_) | StoreError::Conflict(_) => {
                 Self::invalid_request(err.to_string())
             }
+            StoreError::Invalid(field) => field.into(),
             StoreError::Corrupt(_) => Self::internal(&err),
         }
     }

@@ -69,6 +69,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
 
 /// The longest clock skew `--leeway` may tolerate.
 const MAX_LEEWAY: Duration = Duration::from_secs(5 * 60);
+/// The longest `iss` and `aud` (see `domain::MAX_GROUP_CLAIMS_BYTES`).
+const MAX_ISS_AUD_BYTES: usize = 256;
 /// The shortest operator key `TESSERA_API_KEY` may hold.
 const MIN_OPERATOR_KEY_CHARS: usize = 32;
 
@@ -105,6 +107,16 @@ fn policy(args: &ServeArgs) -> Result<TokenPolicy, String> {
     }
     if args.audience.is_empty() {
         return Err("--audience must not be empty".into());
+    }
+    // With at most 10 KiB of group claims, these keep every token within
+    // the 16 KiB a verifier accepts.
+    for (flag, value) in [
+        ("--issuer / TESSERA_ISSUER", args.issuer()),
+        ("--audience / TESSERA_AUDIENCE", args.audience.clone()),
+    ] {
+        if value.len() > MAX_ISS_AUD_BYTES {
+            return Err(format!("{flag} is longer than {MAX_ISS_AUD_BYTES} bytes"));
+        }
     }
     Ok(TokenPolicy {
         verify: VerifyPolicy {

@@ -70,6 +70,14 @@ pub struct GroupUpsert {
     pub properties: Option<Option<Properties>>,
 }
 
+/// The most bytes a group's own claims may take (`sub`, `name`, `mapping`
+/// and `properties`, as JSON), so that every token issued for it fits in
+/// the 16 KiB every verifier accepts (`token::MAX_TOKEN_BYTES`): base64url
+/// makes 10 KiB about 13.4 KiB, which leaves room for the header, the
+/// fixed claims and a 4096-bit RS256 signature. A test in `token` holds
+/// the two limits together.
+pub const MAX_GROUP_CLAIMS_BYTES: usize = 10 * 1024;
+
 /// A user group as the store keeps it. Deserializing checks what the
 /// store guarantees for every record it writes: `gen` from 1 to 2^53 − 1,
 /// `updated_at` not before `created_at`, no unknown fields (an exported
@@ -149,6 +157,34 @@ impl GroupRecord {
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// Refuses a group whose token would not fit (see
+    /// [`MAX_GROUP_CLAIMS_BYTES`]); the error names the field the change
+    /// set, since that is what made it too large.
+    pub fn check_token_room(&self, change: &GroupUpsert) -> Result<(), FieldError> {
+        let size = serde_json::to_vec(&(
+            &self.provided_id,
+            &self.name,
+            &self.mapping,
+            &self.properties,
+        ))
+        .map_or(usize::MAX, |json| json.len());
+        if size <= MAX_GROUP_CLAIMS_BYTES {
+            return Ok(());
+        }
+        let field = match (&change.mapping, &change.properties) {
+            (Some(_), _) => "mapping",
+            (None, Some(_)) => "properties",
+            (None, None) => "name",
+        };
+        Err(FieldError::new(
+            field,
+            format!(
+                "the group's id, name, mapping and properties would take {size} bytes in its token; \
+                 at most {MAX_GROUP_CLAIMS_BYTES} fit in the 16 KiB a token may have"
+            ),
+        ))
     }
 
     /// The record with its token generation advanced: every token issued

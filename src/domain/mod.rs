@@ -14,7 +14,7 @@ mod properties;
 mod text;
 
 pub use field_error::FieldError;
-pub use group::{GroupRecord, GroupUpsert, TeamId};
+pub use group::{GroupRecord, GroupUpsert, MAX_GROUP_CLAIMS_BYTES, MAX_SAFE_INTEGER, TeamId};
 pub use group_id::GroupId;
 pub use group_name::GroupName;
 pub use mapping::Mapping;

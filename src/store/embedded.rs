@@ -192,6 +192,8 @@ impl GroupStore for EmbeddedStore {
                             created: false,
                         },
                         Some(next) => {
+                            next.check_token_room(&change)
+                                .map_err(StoreError::Invalid)?;
                             write_group(&mut groups, &mut by_team, &next, Some(&record))?;
                             Upserted {
                                 record: next,
@@ -209,6 +211,9 @@ impl GroupStore for EmbeddedStore {
                             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                         meta.insert(TEAM_SEQ, team.get()).map_err(storage)?;
                         let record = GroupRecord::create(team, &change, now);
+                        record
+                            .check_token_room(&change)
+                            .map_err(StoreError::Invalid)?;
                         write_group(&mut groups, &mut by_team, &record, None)?;
                         Upserted {
                             record,

@@ -56,6 +56,10 @@ pub enum StoreError {
     /// Imported records clash with stored ones; nothing was imported.
     #[error("{0}")]
     Conflict(String),
+    /// The change would break a rule of the group as a whole (its token
+    /// would be too large); nothing was written.
+    #[error("{0}")]
+    Invalid(crate::domain::FieldError),
 }
 
 /// A backend for groups and API keys. Every method is atomic on its own.

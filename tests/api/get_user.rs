@@ -239,3 +239,57 @@ async fn concurrent_calls_for_different_ids_get_distinct_team_ids() {
         .collect();
     assert_eq!(teams.len(), 200);
 }
+
+#[tokio::test]
+async fn a_group_whose_token_would_be_too_large_is_refused_before_it_is_stored() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let mapping: serde_json::Map<String, Value> = (0..1000)
+        .map(|i| (format!("schema-{i}"), json!(format!("data-source-{i:06}"))))
+        .collect();
+    let (status, body) = app
+        .get_user(&json!({"user_group_id": "huge", "mapping": mapping}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_request");
+    assert_eq!(body["error"]["field"], "mapping");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("16 KiB"),
+        "{body}"
+    );
+    let id = tessera::domain::GroupId::parse("huge").unwrap();
+    assert_eq!(
+        app.state.store.get(&id).await.unwrap(),
+        None,
+        "nothing stored"
+    );
+
+    // An existing group cannot grow past the limit either, and keeps its fields.
+    let (status, _) = app
+        .get_user(&json!({"user_group_id": "grows", "properties": {"a": 1}}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app
+        .get_user(&json!({"user_group_id": "grows", "mapping": mapping}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("mapping"))
+    );
+    let id = tessera::domain::GroupId::parse("grows").unwrap();
+    let stored = app.state.store.get(&id).await.unwrap().unwrap();
+    assert!(stored.mapping.entries().is_empty());
+
+    // The largest group accepted gets a token /api/verify accepts.
+    let half: serde_json::Map<String, Value> = mapping.into_iter().take(300).collect();
+    let (status, body) = app
+        .get_user(&json!({"user_group_id": "large", "mapping": half}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["user_group"]["token"].as_str().unwrap();
+    assert!(token.len() > 8 * 1024);
+    assert_eq!(app.verify(token).await.0, 200);
+}

@@ -409,3 +409,30 @@ pub async fn revocation_survives_restores(store: Store) {
     let restored = store.get(&id("twice")).await.unwrap().unwrap();
     assert!(restored.r#gen >= second.r#gen);
 }
+
+/// A change that would make the group's token too large is refused and
+/// leaves nothing (or the earlier record) behind.
+pub async fn oversized_groups_are_refused(store: Store) {
+    let huge = tessera::domain::Mapping::from_json(&serde_json::Value::Object(
+        (0..1000)
+            .map(|i| (format!("schema-{i}"), json!(format!("source-{i:06}"))))
+            .collect(),
+    ))
+    .unwrap();
+    let mut change = upsert("big");
+    change.mapping = Some(huge.clone());
+    let err = store.upsert(&change, Utc::now()).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(field) if field.field == "mapping"),
+        "{err}"
+    );
+    assert_eq!(store.get(&id("big")).await.unwrap(), None);
+    let small = store
+        .upsert(&upsert("big"), Utc::now())
+        .await
+        .unwrap()
+        .record;
+    let err = store.upsert(&change, Utc::now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)));
+    assert_eq!(store.get(&id("big")).await.unwrap(), Some(small));
+}

@@ -221,6 +221,9 @@ impl RedisStore {
                     .map_err(unavailable)?;
                 let team = TeamId::new(team).map_err(|err| StoreError::Corrupt(err.to_string()))?;
                 let record = GroupRecord::create(team, change, now);
+                record
+                    .check_token_room(change)
+                    .map_err(StoreError::Invalid)?;
                 let _: i64 = conn
                     .zadd(self.index_key(), index_member(&record), team.get())
                     .await
@@ -253,6 +256,7 @@ impl RedisStore {
                     created: false,
                 });
             };
+            next.check_token_room(change).map_err(StoreError::Invalid)?;
             match self
                 .compare_and_set(&mut conn, &key, &stored, &next)
                 .await?
