@@ -1,10 +1,17 @@
 //! A minimal dashboard renderer: every request must carry a user-group
-//! token, verified offline against a running Tessera's published JWKS by
-//! the `tessera` middleware; the page shows the viewer's group and
-//! variables.
+//! token, verified against a running Tessera's published JWKS by the
+//! `tessera` middleware; the page shows the viewer's group and variables.
+//!
+//! Revocation: when the renderer can reach Tessera's Redis
+//! (`TESSERA_REDIS_URL` or `TESSERA_REDIS_CLUSTER`, with `TESSERA_REDIS_PREFIX`
+//! if Tessera uses one), it checks every token's group there, and a revoked
+//! or deleted group's tokens stop passing within 5 s. Without it, a revoked
+//! token keeps passing until it expires (up to the token lifetime: 24 h by
+//! default, 30 d at most). It says which at start.
 //!
 //! ```sh
-//! TESSERA_URL=http://127.0.0.1:8080 cargo run --example renderer
+//! TESSERA_URL=http://127.0.0.1:8080 TESSERA_REDIS_URL=redis://127.0.0.1:6379 \
+//!   cargo run --example renderer
 //! curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/dashboard
 //! ```
 //!
@@ -14,12 +21,16 @@
 //! `RENDERER_TOKEN_CACHE` (verified tokens remembered, default 10000; 0
 //! verifies every request afresh).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use tessera::auth::Secret;
+use tessera::config::parse_cluster_nodes;
 use tessera::middleware::{KeySource, RendererAuth, RendererAuthConfig, UserGroup};
+use tessera::store::{GroupStore, RedisConfig, RedisStore, RedisTarget};
 use tessera::token::VerifyPolicy;
 
 fn env_or(name: &str, default: &str) -> String {
@@ -39,6 +50,28 @@ async fn dashboard(group: UserGroup) -> Json<Value> {
     }))
 }
 
+/// Tessera's Redis, when the environment names it.
+fn revocation_store() -> Result<Option<Arc<dyn GroupStore>>, String> {
+    let target = match (
+        std::env::var("TESSERA_REDIS_URL").ok(),
+        std::env::var("TESSERA_REDIS_CLUSTER").ok(),
+    ) {
+        (Some(url), None) => RedisTarget::Url(Secret::new(url)),
+        (None, Some(nodes)) => RedisTarget::Cluster(parse_cluster_nodes(&nodes)?),
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err("set TESSERA_REDIS_URL or TESSERA_REDIS_CLUSTER, not both".into());
+        }
+    };
+    let store = RedisStore::new(&RedisConfig {
+        target,
+        prefix: env_or("TESSERA_REDIS_PREFIX", "tessera:"),
+        timeout: Duration::from_secs(1),
+    })
+    .map_err(|err| err.to_string())?;
+    Ok(Some(Arc::new(store)))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let tessera = env_or("TESSERA_URL", "http://127.0.0.1:8080");
@@ -55,6 +88,17 @@ async fn main() -> Result<(), String> {
             .parse()
             .map_err(|_| "RENDERER_TOKEN_CACHE must be a number".to_owned())?;
     }
+    config.store = revocation_store()?;
+    match &config.store {
+        Some(_) => eprintln!(
+            "revocation: checked in Tessera's Redis; a revoked token stops passing within {} s",
+            config.store_cache_ttl.as_secs()
+        ),
+        None => eprintln!(
+            "revocation: NOT checked (no TESSERA_REDIS_URL or TESSERA_REDIS_CLUSTER); \
+             a revoked or deleted group's token keeps passing until it expires"
+        ),
+    }
     let auth = RendererAuth::new(config).await?;
 
     let app = Router::new()
@@ -64,7 +108,8 @@ async fn main() -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|err| format!("cannot listen on {listen}: {err}"))?;
-    eprintln!("renderer on http://{listen}/dashboard, keys from {tessera}");
+    let address = listener.local_addr().map_err(|err| err.to_string())?;
+    eprintln!("renderer on http://{address}/dashboard, keys from {tessera}");
     axum::serve(listener, app)
         .await
         .map_err(|err| err.to_string())

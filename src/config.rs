@@ -117,7 +117,7 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_KEYS_DIR", default_value = "keys")]
     pub keys_dir: PathBuf,
 
-    /// `iss` of issued tokens [default: http://<listen address>].
+    /// `iss` of issued tokens [default: http://<address listened on>].
     #[arg(long, env = "TESSERA_ISSUER")]
     pub issuer: Option<String>,
 
@@ -171,11 +171,12 @@ impl ServeArgs {
         }
     }
 
-    /// The issuer, defaulting to the listen address.
-    pub fn issuer(&self) -> String {
+    /// The issuer, defaulting to the address the service listens on
+    /// (`address`, the port chosen when `--listen` gives port 0).
+    pub fn issuer(&self, address: std::net::SocketAddr) -> String {
         self.issuer
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .unwrap_or_else(|| format!("http://{address}"))
     }
 }
 

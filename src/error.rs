@@ -45,6 +45,7 @@ pub enum ErrorCode {
     SqlVariableMissing,
     SqlTenantFilterMissing,
     SqlTooLarge,
+    KeysUnavailable,
 }
 
 impl ErrorCode {
@@ -72,6 +73,7 @@ impl ErrorCode {
             Self::SqlVariableMissing => "sql_variable_missing",
             Self::SqlTenantFilterMissing => "sql_tenant_filter_missing",
             Self::SqlTooLarge => "sql_too_large",
+            Self::KeysUnavailable => "keys_unavailable",
         }
     }
 
@@ -96,7 +98,7 @@ impl ErrorCode {
             Self::PayloadTooLarge | Self::SqlTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable | Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -216,6 +218,13 @@ impl From<VerifyFailure> for ApiError {
         match err {
             VerifyFailure::Token(err) => err.into(),
             VerifyFailure::Store(err) => err.into(),
+            VerifyFailure::KeysUnavailable(detail) => {
+                tracing::warn!(%detail, "verifying keys unavailable");
+                Self::new(
+                    ErrorCode::KeysUnavailable,
+                    "the verifying keys could not be fetched; retry shortly",
+                )
+            }
         }
     }
 }
@@ -294,6 +303,7 @@ mod tests {
             ErrorCode::SqlVariableMissing,
             ErrorCode::SqlTenantFilterMissing,
             ErrorCode::SqlTooLarge,
+            ErrorCode::KeysUnavailable,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), all.len());

@@ -22,13 +22,14 @@ const BOOTSTRAP_KEY_NAME: &str = "initial";
 pub async fn run(args: ServeArgs) -> Result<(), String> {
     init_logging();
     let clock: SharedClock = Arc::new(SystemClock);
-    let tokens = policy(&args)?;
-    let operator_key = operator_key()?;
     // Bind before creating any file, so a second instance on a taken port
     // fails without leaving keys or a data directory behind.
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|err| format!("cannot listen on {} (--listen): {err}", args.listen))?;
+    let address = listener.local_addr().map_err(|err| err.to_string())?;
+    let tokens = policy(&args, address)?;
+    let operator_key = operator_key()?;
 
     let (keys, created) = KeyRing::load_or_init(&args.keys_dir, clock.now())
         .map_err(|err| format!("signing keys: {err}"))?;
@@ -58,7 +59,6 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         operator_key,
         verify_check_store: args.verify_check_store,
     };
-    let address = listener.local_addr().map_err(|err| err.to_string())?;
     tracing::info!(%address, "tessera listening");
     crate::serve_with(listener, state, args.serve_options(), shutdown_signal())
         .await
@@ -91,7 +91,7 @@ fn operator_key() -> Result<Option<crate::auth::ApiKeyHash>, String> {
     Ok(Some(ApiKey::new(key).hash()))
 }
 
-fn policy(args: &ServeArgs) -> Result<TokenPolicy, String> {
+fn policy(args: &ServeArgs, address: std::net::SocketAddr) -> Result<TokenPolicy, String> {
     if args.leeway > MAX_LEEWAY {
         return Err(format!(
             "--leeway / TESSERA_LEEWAY ({}) is above the 5 minute maximum",
@@ -111,7 +111,7 @@ fn policy(args: &ServeArgs) -> Result<TokenPolicy, String> {
     // With at most 10 KiB of group claims, these keep every token within
     // the 16 KiB a verifier accepts.
     for (flag, value) in [
-        ("--issuer / TESSERA_ISSUER", args.issuer()),
+        ("--issuer / TESSERA_ISSUER", args.issuer(address)),
         ("--audience / TESSERA_AUDIENCE", args.audience.clone()),
     ] {
         if value.len() > MAX_ISS_AUD_BYTES {
@@ -120,7 +120,7 @@ fn policy(args: &ServeArgs) -> Result<TokenPolicy, String> {
     }
     Ok(TokenPolicy {
         verify: VerifyPolicy {
-            issuer: args.issuer(),
+            issuer: args.issuer(address),
             audience: args.audience.clone(),
             max_ttl: args.max_token_ttl,
             leeway: args.leeway,
@@ -144,7 +144,9 @@ fn init_logging() {
 async fn ensure_admin_key(store: Arc<dyn GroupStore>) {
     loop {
         match store.list_api_keys().await {
-            Ok(keys) if !keys.is_empty() => return,
+            Ok(keys) if !keys.is_empty() => {
+                return tracing::info!(count = keys.len(), "admin API keys found; none created");
+            }
             Ok(_) => {
                 let name = match ApiKeyName::parse(BOOTSTRAP_KEY_NAME) {
                     Ok(name) => name,

@@ -50,6 +50,9 @@ impl OfflineVerifyArgs {
             None => KeySource::KeysDir(self.keys_dir.clone()),
         };
         let keys = Keys::load(source).await?;
+        if let Some(why) = keys.unavailable() {
+            return Err(format!("keys_unavailable: {why}"));
+        }
         let policy = VerifyPolicy {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),

@@ -2,6 +2,7 @@
 //! caches and the optional revocation check.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -30,6 +31,9 @@ pub struct RendererAuthConfig {
     pub store_cache_ttl: Duration,
     /// How many verified tokens to remember (0 disables the cache).
     pub token_cache_capacity: usize,
+    /// How many bytes the verified tokens remembered may take in all
+    /// (a token counts twice its length, for its decoded claims, plus 512).
+    pub token_cache_bytes: u64,
     /// The least time between two fetches of a remote JWKS (an unknown
     /// `kid` triggers a fetch only when this much time has passed).
     pub jwks_refetch_interval: Duration,
@@ -39,8 +43,8 @@ pub struct RendererAuthConfig {
 
 impl RendererAuthConfig {
     /// Defaults: no store check, a 5 s generation cache if one is added,
-    /// 10 000 cached tokens, a remote JWKS fetched at most every 30 s, the
-    /// system clock.
+    /// 10 000 cached tokens in at most 32 MiB, a remote JWKS fetched at
+    /// most every 30 s, the system clock.
     pub fn new(keys: KeySource, policy: VerifyPolicy) -> Self {
         Self {
             keys,
@@ -48,6 +52,7 @@ impl RendererAuthConfig {
             store: None,
             store_cache_ttl: Duration::from_secs(5),
             token_cache_capacity: 10_000,
+            token_cache_bytes: 32 * 1024 * 1024,
             jwks_refetch_interval: super::key_source::MIN_REFETCH_INTERVAL,
             clock: Arc::new(SystemClock),
         }
@@ -62,6 +67,20 @@ struct Inner {
     clock: SharedClock,
     tokens: BoundedCache<String, Arc<VerifiedToken>>,
     generations: BoundedCache<String, Option<GroupGeneration>>,
+    /// Tokens verified afresh (cache misses), for operators and tests.
+    verifications: AtomicU64,
+}
+
+/// A cached verification: the token string and its decoded claims (about
+/// its length again, counting the variables), plus the map overhead.
+#[allow(clippy::ptr_arg)] // the cache's key type is `String`
+fn token_weight(token: &String, _: &Arc<VerifiedToken>) -> u64 {
+    (token.len() as u64).saturating_mul(2).saturating_add(512)
+}
+
+#[allow(clippy::ptr_arg)] // the cache's key type is `String`
+fn generation_weight(id: &String, _: &Option<GroupGeneration>) -> u64 {
+    (id.len() as u64).saturating_add(64)
 }
 
 /// Verifies renderer requests; cheap to clone.
@@ -74,6 +93,7 @@ impl RendererAuth {
     /// Loads the keys and builds the engine.
     pub async fn new(config: RendererAuthConfig) -> Result<Self, String> {
         let capacity = config.token_cache_capacity;
+        let bytes = config.token_cache_bytes;
         Ok(Self {
             inner: Arc::new(Inner {
                 keys: Keys::load_with(config.keys, config.jwks_refetch_interval).await?,
@@ -82,10 +102,16 @@ impl RendererAuth {
                 store_cache_ttl: i64::try_from(config.store_cache_ttl.as_secs())
                     .unwrap_or(i64::MAX),
                 clock: config.clock,
-                tokens: BoundedCache::new(capacity),
-                generations: BoundedCache::new(capacity),
+                tokens: BoundedCache::new(capacity, bytes, token_weight),
+                generations: BoundedCache::new(capacity, bytes, generation_weight),
+                verifications: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// How many tokens were verified afresh (not answered from the cache).
+    pub fn verifications(&self) -> u64 {
+        self.inner.verifications.load(Ordering::Relaxed)
     }
 
     /// The layer to add to a router.
@@ -114,12 +140,17 @@ impl RendererAuth {
         let verified = match cached {
             Some(verified) => verified,
             None => {
+                inner.verifications.fetch_add(1, Ordering::Relaxed);
                 let claims = match verify(keys.set(), &inner.policy, token, now) {
                     Err(TokenError::UnknownKey(_))
                         if inner.keys.refetch_for_unknown_kid().await =>
                     {
                         let (keys, _) = inner.keys.now().await;
                         verify(keys.set(), &inner.policy, token, now)?
+                    }
+                    // The key may exist but the key set could not be fetched.
+                    Err(TokenError::UnknownKey(_)) if let Some(why) = inner.keys.unavailable() => {
+                        return Err(VerifyFailure::KeysUnavailable(why));
                     }
                     other => other?,
                 };

@@ -1,31 +1,49 @@
-//! The middleware's two small caches, both bounded and both keyed so that
-//! a stale entry can only make a request fail, never pass:
+//! The middleware's two small caches, both bounded (by entries and by
+//! bytes) and both keyed so that a stale entry can only make a request
+//! fail, never pass:
 //! - verified tokens by their exact string (a *positive* cache: a rewritten
 //!   ES256 signature is a different string and is verified afresh), valid
 //!   until the token's `exp` and only under the key version it was verified
 //!   with;
 //! - the current generation of groups (for revocation), for a short time.
+//!
+//! Eviction is `quick_cache`'s (CLOCK-Pro, weighted); this type adds the
+//! per-entry end of life and key version.
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Mutex, PoisonError};
 
-/// A bounded map whose entries carry their own end of life. When full, it
-/// first drops what has ended, then everything (a burst of new entries must
-/// not grow memory, and a cache miss only costs a verification).
-#[derive(Debug)]
-pub struct BoundedCache<K, V> {
-    capacity: usize,
-    entries: Mutex<HashMap<K, (V, i64, u64)>>,
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
+
+/// How much an entry costs, in bytes.
+pub type Weigh<K, V> = fn(&K, &V) -> u64;
+
+/// A value with its end of life and key version.
+type Entry<V> = (V, i64, u64);
+
+#[derive(Clone)]
+struct EntryWeight<K, V>(Weigh<K, V>);
+
+impl<K, V> Weighter<K, Entry<V>> for EntryWeight<K, V> {
+    fn weight(&self, key: &K, value: &Entry<V>) -> u64 {
+        (self.0)(key, &value.0).max(1)
+    }
 }
 
-impl<K: Eq + Hash, V: Clone> BoundedCache<K, V> {
-    /// A cache of at most `capacity` entries (0 disables it).
-    pub fn new(capacity: usize) -> Self {
+/// A bounded map whose entries carry their own end of life and the key
+/// version they were made under.
+pub struct BoundedCache<K, V> {
+    cache: Option<Cache<K, Entry<V>, EntryWeight<K, V>>>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
+    /// A cache of at most `entries` entries weighing at most `bytes` in all
+    /// (`entries` 0 disables it).
+    pub fn new(entries: usize, bytes: u64, weigh: Weigh<K, V>) -> Self {
         Self {
-            capacity,
-            entries: Mutex::new(HashMap::new()),
+            cache: (entries > 0 && bytes > 0)
+                .then(|| Cache::with_weighter(entries, bytes, EntryWeight(weigh))),
         }
     }
 
@@ -33,37 +51,28 @@ impl<K: Eq + Hash, V: Clone> BoundedCache<K, V> {
     pub fn get<Q>(&self, key: &Q, now: i64, version: u64) -> Option<V>
     where
         K: Borrow<Q>,
-        Q: Eq + Hash + ?Sized,
+        Q: Eq + Hash + ?Sized + quick_cache::Equivalent<K>,
     {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
+        self.cache
+            .as_ref()?
             .get(key)
             .filter(|(_, until, stored)| *until > now && *stored == version)
-            .map(|(value, _, _)| value.clone())
+            .map(|(value, _, _)| value)
     }
 
     /// Stores `value` until `until` (exclusive) under `version`.
     pub fn insert(&self, key: K, value: V, until: i64, now: i64, version: u64) {
-        if self.capacity == 0 || until <= now {
-            return;
+        if let Some(cache) = &self.cache
+            && until > now
+        {
+            cache.insert(key, (value, until, version));
         }
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            entries.retain(|_, (_, end, stored)| *end > now && *stored == version);
-            if entries.len() >= self.capacity {
-                entries.clear();
-            }
-        }
-        entries.insert(key, (value, until, version));
     }
 
-    /// How many entries it holds.
+    /// The total weight held.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+    pub fn weight(&self) -> u64 {
+        self.cache.as_ref().map_or(0, Cache::weight)
     }
 }
 
@@ -71,23 +80,31 @@ impl<K: Eq + Hash, V: Clone> BoundedCache<K, V> {
 mod tests {
     use super::BoundedCache;
 
-    #[test]
-    fn entries_end_at_their_time_and_on_version_change() {
-        let cache = BoundedCache::new(10);
-        cache.insert("t", 1, 100, 0, 7);
-        assert_eq!(cache.get(&"t", 99, 7), Some(1));
-        assert_eq!(cache.get(&"t", 100, 7), None, "ends at its time");
-        assert_eq!(cache.get(&"t", 50, 8), None, "keys changed");
+    fn one(_: &u32, _: &u32) -> u64 {
+        1
     }
 
     #[test]
-    fn never_grows_past_its_capacity() {
-        let cache = BoundedCache::new(3);
-        for i in 0..100 {
-            cache.insert(i, i, 1000, 0, 1);
-            assert!(cache.len() <= 3);
+    fn entries_end_at_their_time_and_on_version_change() {
+        let cache = BoundedCache::new(10, 10, one);
+        cache.insert(1, 1, 100, 0, 7);
+        assert_eq!(cache.get(&1, 99, 7), Some(1));
+        assert_eq!(cache.get(&1, 100, 7), None, "ends at its time");
+        assert_eq!(cache.get(&1, 50, 8), None, "keys changed");
+    }
+
+    #[test]
+    fn never_holds_more_than_its_bytes() {
+        #[allow(clippy::ptr_arg)] // the key type is `String`
+        fn by_length(key: &String, _: &u32) -> u64 {
+            key.len() as u64
         }
-        let disabled = BoundedCache::new(0);
+        let cache = BoundedCache::new(1000, 64 * 1024, by_length);
+        for i in 0..1000u32 {
+            cache.insert(format!("{i:016}").repeat(64), i, 1000, 0, 1);
+            assert!(cache.weight() <= 64 * 1024, "{}", cache.weight());
+        }
+        let disabled = BoundedCache::new(0, 1024, one);
         disabled.insert(1, 1, 1000, 0, 1);
         assert_eq!(disabled.get(&1, 0, 1), None);
     }

@@ -5,7 +5,12 @@
 //! rotated in since the last fetch) — but never more than once per 30 s,
 //! so a flood of tokens with made-up `kid`s cannot turn into a flood of
 //! fetches. A failed fetch keeps the keys already held: it can make tokens
-//! fail, never pass.
+//! fail, never pass; a token whose key is not held while the fetch is
+//! failing is reported as `keys_unavailable`, not as an unknown key.
+//!
+//! The fetch reads at most 1 MiB (counted while streaming, whatever the
+//! headers say), follows redirects only within the JWKS URL's origin, and
+//! gives up after 5 s.
 
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -73,6 +78,8 @@ pub struct Remote {
     client: reqwest::Client,
     /// The keys, their version, and when they were fetched.
     current: RwLock<(Arc<KeySet>, u64, Option<Instant>)>,
+    /// Why the last fetch failed; `None` once one succeeds.
+    failing: RwLock<Option<String>>,
     /// Held while fetching; holds the time of the last attempt.
     gate: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -102,6 +109,7 @@ impl Keys {
             KeySource::JwksUrl(url) => {
                 let client = reqwest::Client::builder()
                     .timeout(FETCH_TIMEOUT)
+                    .redirect(same_origin_redirects())
                     .build()
                     .map_err(|err| format!("HTTP client: {err}"))?;
                 let remote = Remote {
@@ -109,6 +117,7 @@ impl Keys {
                     min_interval,
                     client,
                     current: RwLock::new((Arc::new(KeySet::default()), 0, None)),
+                    failing: RwLock::new(Some("not fetched yet".to_owned())),
                     gate: tokio::sync::Mutex::new(None),
                 };
                 remote.fetch_if(|_| true).await;
@@ -121,7 +130,10 @@ impl Keys {
     pub async fn now(&self) -> (KeysNow, u64) {
         match self {
             Self::Fixed(set) => (KeysNow::Set(set.clone()), 0),
-            Self::Shared(handle) => (KeysNow::Ring(handle.current()), handle.version()),
+            Self::Shared(handle) => {
+                let snapshot = handle.snapshot();
+                (KeysNow::Ring(snapshot.ring.clone()), snapshot.version)
+            }
             Self::Remote(remote) => {
                 let stale = remote
                     .read()
@@ -133,6 +145,19 @@ impl Keys {
                 let (set, version, _) = remote.read();
                 (KeysNow::Set(set), version)
             }
+        }
+    }
+
+    /// Why the keys cannot be trusted to be complete: the last fetch of a
+    /// remote JWKS failed (`None` for local keys and a healthy remote).
+    pub fn unavailable(&self) -> Option<String> {
+        match self {
+            Self::Remote(remote) => remote
+                .failing
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            _ => None,
         }
     }
 
@@ -168,8 +193,11 @@ impl Remote {
             return false;
         }
         *last = Some(Instant::now());
-        match self.fetch().await {
+        let fetched = self.fetch().await;
+        let mut failing = self.failing.write().unwrap_or_else(PoisonError::into_inner);
+        match fetched {
             Ok(set) => {
+                *failing = None;
                 let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
                 let version = current.1 + 1;
                 *current = (Arc::new(set), version, Some(Instant::now()));
@@ -177,33 +205,80 @@ impl Remote {
             }
             Err(err) => {
                 tracing::warn!(url = %self.url, %err, "JWKS fetch failed; keeping the keys held");
+                *failing = Some(err);
                 false
             }
         }
     }
 
     async fn fetch(&self) -> Result<KeySet, String> {
-        let response = self
+        let mut response = self
             .client
             .get(&self.url)
             .send()
             .await
-            .map_err(|err| err.to_string())?;
+            .map_err(|err| format!("JWKS fetch from {}: {}", self.url, with_causes(&err)))?;
         if !response.status().is_success() {
-            return Err(format!("status {}", response.status()));
+            return Err(format!(
+                "JWKS fetch from {}: status {}",
+                self.url,
+                response.status()
+            ));
         }
+        let too_large = || format!("JWKS fetch from {}: larger than 1 MiB", self.url);
         if response
             .content_length()
             .is_some_and(|len| len > MAX_JWKS_BYTES as u64)
         {
-            return Err("JWKS larger than 1 MiB".into());
+            return Err(too_large());
         }
-        let body = response.bytes().await.map_err(|err| err.to_string())?;
-        if body.len() > MAX_JWKS_BYTES {
-            return Err("JWKS larger than 1 MiB".into());
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|err| format!("JWKS fetch from {}: {}", self.url, with_causes(&err)))?
+        {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
         parse_jwks(&body)
     }
+}
+
+/// An error and its causes, `outer: inner: ...`.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Follows up to 5 redirects, each within the origin (scheme, host and
+/// port) of the URL first asked for.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let origin = |url: &reqwest::Url| {
+            (
+                url.scheme().to_owned(),
+                url.host_str().map(str::to_owned),
+                url.port_or_known_default(),
+            )
+        };
+        let first = attempt.previous().first().map(origin);
+        if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else if first.is_some_and(|first| first != origin(attempt.url())) {
+            attempt.error("redirect to another origin refused")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 fn parse_jwks(bytes: &[u8]) -> Result<KeySet, String> {

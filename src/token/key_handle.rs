@@ -1,45 +1,109 @@
 //! `KeyHandle`: the running service's keyring, replaceable while requests
-//! are in flight (on SIGHUP). Readers take a cheap `Arc` of the keyring of
-//! the moment; a version number tells caches that the keys changed.
+//! are in flight (on SIGHUP). The keyring and its version live in one
+//! atomically swapped value, so a reader always gets a keyring together
+//! with the version it belongs to: a cache keyed on the version can never
+//! file a result verified with old keys under a new version.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use super::KeyRing;
+
+/// A keyring and its version (increasing with every replacement).
+#[derive(Debug)]
+pub struct VersionedKeys {
+    /// The keys.
+    pub ring: Arc<KeyRing>,
+    /// Their version.
+    pub version: u64,
+}
 
 /// A shared, replaceable keyring.
 #[derive(Clone, Debug)]
 pub struct KeyHandle {
-    ring: Arc<RwLock<Arc<KeyRing>>>,
-    version: Arc<AtomicU64>,
+    current: Arc<ArcSwap<VersionedKeys>>,
 }
 
 impl KeyHandle {
-    /// A handle holding `ring`.
+    /// A handle holding `ring` as version 1.
     pub fn new(ring: KeyRing) -> Self {
         Self {
-            ring: Arc::new(RwLock::new(Arc::new(ring))),
-            version: Arc::new(AtomicU64::new(1)),
+            current: Arc::new(ArcSwap::from_pointee(VersionedKeys {
+                ring: Arc::new(ring),
+                version: 1,
+            })),
         }
     }
 
     /// The keyring now.
     pub fn current(&self) -> Arc<KeyRing> {
-        self.ring
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.current.load().ring.clone()
+    }
+
+    /// The keyring now with its version, read together.
+    pub fn snapshot(&self) -> Arc<VersionedKeys> {
+        self.current.load_full()
     }
 
     /// Replaces the keyring; requests already holding the old one finish
     /// with it.
     pub fn replace(&self, ring: KeyRing) {
-        *self.ring.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ring);
-        self.version.fetch_add(1, Ordering::SeqCst);
+        let ring = Arc::new(ring);
+        self.current.rcu(|old| VersionedKeys {
+            ring: ring.clone(),
+            version: old.version + 1,
+        });
     }
 
     /// Increases with every replacement.
     pub fn version(&self) -> u64 {
-        self.version.load(Ordering::SeqCst)
+        self.current.load().version
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyHandle;
+    use crate::token::KeyRing;
+
+    #[test]
+    fn a_reader_never_sees_one_keyring_with_another_ones_version() {
+        let dirs = [(); 2].map(|()| tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}")));
+        let load = |i: usize| {
+            KeyRing::load_or_init(dirs[i].path(), chrono::Utc::now())
+                .unwrap_or_else(|e| unreachable!("{e}"))
+                .0
+        };
+        let kid_a = load(0).active().0.kid.to_string();
+        let (a, b) = (
+            (0..1000).map(|_| load(0)).collect::<Vec<_>>(),
+            (0..1000).map(|_| load(1)).collect::<Vec<_>>(),
+        );
+        let handle = KeyHandle::new(load(0));
+        // Odd versions hold ring A, even ones ring B.
+        let writer = {
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                for (ring_b, ring_a) in b.into_iter().zip(a) {
+                    handle.replace(ring_b);
+                    handle.replace(ring_a);
+                }
+            })
+        };
+        let mut checked = 0u32;
+        while !writer.is_finished() || checked == 0 {
+            let snapshot = handle.snapshot();
+            let is_a = snapshot.ring.active().0.kid.to_string() == kid_a;
+            assert_eq!(
+                is_a,
+                snapshot.version % 2 == 1,
+                "version {}",
+                snapshot.version
+            );
+            checked += 1;
+        }
+        let _ = writer.join();
+        assert_eq!(handle.version(), 2001);
     }
 }

@@ -14,6 +14,10 @@ pub enum VerifyFailure {
     /// The store could not be asked; the token is not treated as valid.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The token names a key the verifier does not hold, and the key set
+    /// could not be fetched: the token is not judged (fetch detail inside).
+    #[error("verifying keys unavailable: {0}")]
+    KeysUnavailable(String),
 }
 
 /// The group generation a token must match: what the store says now.

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::common::RedisServer;
 use crate::common::app::jwt_part;
 use crate::common::process::{Tessera, output_within_30s, tessera, wait_status};
-use crate::common::{RedisServer, free_port};
 
 struct Running {
     process: Tessera,
@@ -18,15 +18,16 @@ struct Running {
 
 fn start(redis: &RedisServer, configure: impl FnOnce(&mut Command, &std::path::Path)) -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let mut command = tessera(dir.path());
     command
         .env("TESSERA_REDIS_URL", redis.url())
-        .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"));
+        .env("TESSERA_LISTEN", "127.0.0.1:0");
     configure(&mut command, dir.path());
+    let process = Tessera::spawn(command);
+    let base = process.listening_base();
     Running {
-        process: Tessera::spawn(command),
-        base: format!("http://127.0.0.1:{port}"),
+        process,
+        base,
         _dir: dir,
     }
 }
@@ -126,7 +127,10 @@ async fn first_start_prints_one_admin_key_and_api_keys_commands_manage_keys() {
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
     let again = start(&redis, |_, _| {});
     again.wait_for("readyz", 200).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = again.process.wait_stderr(Duration::from_secs(15), |log| {
+        log.contains("admin API keys found")
+    });
+    assert!(log.contains("admin API keys found"), "{log}");
     assert_eq!(banner_key(&again.process.stdout()), None);
 
     // Nothing secret reached the log.
@@ -181,7 +185,7 @@ fn a_corrupt_data_directory_is_a_clear_start_up_error() {
     std::fs::write(dir.path().join("data/tessera.redb"), vec![0x5a; 8192]).unwrap();
     let output = output_within_30s({
         let mut command = tessera(dir.path());
-        command.env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()));
+        command.env("TESSERA_LISTEN", "127.0.0.1:0");
         command
     });
     assert_eq!(output.status.code(), Some(1));
@@ -196,7 +200,7 @@ fn an_invalid_cluster_node_is_a_start_up_error_naming_it() {
     let output = output_within_30s({
         let mut command = tessera(dir.path());
         command
-            .env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()))
+            .env("TESSERA_LISTEN", "127.0.0.1:0")
             .env("TESSERA_REDIS_CLUSTER", "127.0.0.1:7000,localhost");
         command
     });
@@ -305,7 +309,7 @@ fn a_short_hmac_secret_is_refused_at_start_up() {
         let mut command = tessera(dir.path());
         command
             .env("TESSERA_REDIS_URL", "redis://127.0.0.1:1")
-            .env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()));
+            .env("TESSERA_LISTEN", "127.0.0.1:0");
         command
     });
     assert_eq!(output.status.code(), Some(1));
@@ -495,7 +499,10 @@ async fn a_broken_keys_directory_on_sighup_keeps_the_current_keys() {
     app.wait_for("readyz", 200).await;
     std::fs::write(keys_dir.join("keyring.json"), "{broken").unwrap();
     app.process.hangup();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let log = app.process.wait_stderr(Duration::from_secs(15), |log| {
+        log.contains("key reload refused")
+    });
+    assert!(log.contains("key reload refused"), "{log}");
     assert_eq!(
         get_user(
             &app.base,

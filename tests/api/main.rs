@@ -14,6 +14,7 @@ mod cluster;
 mod connections;
 mod get_user;
 mod independent_client;
+mod jwks_client;
 mod middleware;
 mod service;
 mod storage;

@@ -193,23 +193,9 @@ async fn jwks_server(document: Value) -> JwksServer {
     }
 }
 
-#[tokio::test]
-async fn jwks_url_keys_follow_rotation_with_rate_limited_refetches() {
-    let redis = RedisServer::start();
-    let app = spawn_app(&redis.url()).await;
-    let jwks = jwks_server(app.state.keys.current().keyset().jwks()).await;
-    let mut config = RendererAuthConfig::new(KeySource::JwksUrl(jwks.url.clone()), verify_policy());
-    config.jwks_refetch_interval = Duration::from_secs(2);
-    let auth = RendererAuth::new(config).await.unwrap();
-    let base = renderer(&auth).await;
-    assert_eq!(
-        jwks.fetches.load(Ordering::SeqCst),
-        1,
-        "fetched once at start"
-    );
-    assert_eq!(call(&base, Some(&token_for(&app, "g").await)).await.0, 200);
-
-    // Rotate: the service signs with a key the renderer has not seen.
+/// Rotates the service's keys to a new ES256 key the renderer has not
+/// seen, publishes it, and returns a token signed with it.
+async fn rotate_and_publish(app: &TestApp, jwks: &JwksServer) -> String {
     KeyRing::generate(
         app.keys_dir.path(),
         tessera::token::KeyAlgorithm::ES256,
@@ -220,9 +206,30 @@ async fn jwks_url_keys_follow_rotation_with_rate_limited_refetches() {
         .keys
         .replace(KeyRing::load(app.keys_dir.path()).unwrap());
     *jwks.document.lock().unwrap() = Some(app.state.keys.current().keyset().jwks());
-    let rotated = token_for(&app, "g").await;
+    token_for(app, "g").await
+}
 
-    // Within the interval, unknown kids trigger no fetch at all.
+async fn jwks_renderer(jwks: &JwksServer, interval: Duration) -> String {
+    let mut config = RendererAuthConfig::new(KeySource::JwksUrl(jwks.url.clone()), verify_policy());
+    config.jwks_refetch_interval = interval;
+    let auth = RendererAuth::new(config).await.unwrap();
+    renderer(&auth).await
+}
+
+#[tokio::test]
+async fn unknown_kids_cause_no_fetch_within_the_refetch_interval() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let jwks = jwks_server(app.state.keys.current().keyset().jwks()).await;
+    // An interval no test run reaches.
+    let base = jwks_renderer(&jwks, Duration::from_secs(3600)).await;
+    assert_eq!(
+        jwks.fetches.load(Ordering::SeqCst),
+        1,
+        "fetched once at start"
+    );
+    assert_eq!(call(&base, Some(&token_for(&app, "g").await)).await.0, 200);
+    let rotated = rotate_and_publish(&app, &jwks).await;
     for _ in 0..20 {
         let (status, body, _) = call(&base, Some(&rotated)).await;
         assert_eq!(
@@ -231,11 +238,29 @@ async fn jwks_url_keys_follow_rotation_with_rate_limited_refetches() {
         );
     }
     assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1);
+}
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let (status, body, _) = call(&base, Some(&rotated)).await;
-    assert_eq!(status, 200, "refetched for the unknown kid: {body}");
-    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 2);
+#[tokio::test]
+async fn an_unknown_kid_refetches_the_jwks_once_the_interval_passed() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let jwks = jwks_server(app.state.keys.current().keyset().jwks()).await;
+    let base = jwks_renderer(&jwks, Duration::from_millis(200)).await;
+    let rotated = rotate_and_publish(&app, &jwks).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body, _) = call(&base, Some(&rotated)).await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(body["error"]["code"], "token_unknown_key");
+        assert!(
+            Instant::now() < deadline,
+            "never refetched for the unknown kid"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(jwks.fetches.load(Ordering::SeqCst) >= 2);
 }
 
 #[tokio::test]
@@ -253,18 +278,21 @@ async fn a_failed_jwks_fetch_never_makes_a_token_valid() {
         let (status, body, _) = call(&base, Some(&token)).await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
-            (401, Some("token_unknown_key"))
+            (503, Some("keys_unavailable")),
+            "a key set that cannot be fetched is reported as such"
         );
     }
     assert!(jwks.fetches.load(Ordering::SeqCst) >= 2, "it kept trying");
 
     *jwks.document.lock().unwrap() = Some(app.state.keys.current().keyset().jwks());
-    tokio::time::sleep(Duration::from_millis(10)).await;
-    assert_eq!(
-        call(&base, Some(&token)).await.0,
-        200,
-        "recovers once the JWKS is served"
-    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while call(&base, Some(&token)).await.0 != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "never recovered once the JWKS is served"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
@@ -275,11 +303,9 @@ async fn a_key_change_ends_cached_verifications() {
     let auth = RendererAuth::new(config(&app, 10_000)).await.unwrap();
     let base = renderer(&auth).await;
     assert_eq!(call(&base, Some(&token)).await.0, 200);
-    assert_eq!(
-        call(&base, Some(&token)).await.0,
-        200,
-        "now served from the cache"
-    );
+    assert_eq!(auth.verifications(), 1);
+    assert_eq!(call(&base, Some(&token)).await.0, 200);
+    assert_eq!(auth.verifications(), 1, "the second call was a cache hit");
 
     let old = app.state.keys.current().active().0.kid.to_string();
     KeyRing::rotate(app.keys_dir.path(), chrono::Utc::now()).unwrap();
@@ -292,4 +318,88 @@ async fn a_key_change_ends_cached_verifications() {
         (status, body["error"]["code"].as_str()),
         (401, Some("token_unknown_key"))
     );
+    assert_eq!(auth.verifications(), 2, "the key change made it a miss");
+}
+
+/// The renderer example, built by `cargo test` with the other targets.
+fn renderer_example() -> std::process::Command {
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_tessera"))
+        .with_file_name("examples")
+        .join("renderer");
+    assert!(
+        binary.exists(),
+        "{} is missing: run the whole suite (cargo test), which builds the examples",
+        binary.display()
+    );
+    let mut command = std::process::Command::new(binary);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("TESSERA_") || name.starts_with("RENDERER_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("RENDERER_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_ISSUER", crate::common::app::ISSUER);
+    command
+}
+
+// Multi-threaded: the in-process service must answer the example's JWKS
+// fetch while this test waits for the example's log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_renderer_example_says_its_revocation_mode_and_enforces_it() {
+    use crate::common::process::Tessera;
+
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let renderer_base = |process: &Tessera| {
+        let log = process.wait_stderr(Duration::from_secs(15), |log| log.contains("dashboard,"));
+        log.split("renderer on ")
+            .nth(1)
+            .and_then(|rest| rest.split("/dashboard").next())
+            .unwrap_or_else(|| panic!("no address in:\n{log}"))
+            .to_owned()
+    };
+
+    // Without Redis it says revocation is not checked.
+    let mut command = renderer_example();
+    command.env("TESSERA_URL", &app.base);
+    let unchecked = Tessera::spawn(command);
+    let base = renderer_base(&unchecked);
+    assert!(
+        unchecked.stderr().contains("revocation: NOT checked"),
+        "{}",
+        unchecked.stderr()
+    );
+
+    // With Tessera's Redis it checks, and a revoked token stops passing.
+    let mut command = renderer_example();
+    command
+        .env("TESSERA_URL", &app.base)
+        .env("TESSERA_REDIS_URL", redis.url());
+    let checked = Tessera::spawn(command);
+    let checked_base = renderer_base(&checked);
+    assert!(
+        checked.stderr().contains("revocation: checked"),
+        "{}",
+        checked.stderr()
+    );
+
+    let token = token_for(&app, "example-group").await;
+    assert_eq!(call(&checked_base, Some(&token)).await.0, 200);
+    assert_eq!(call(&base, Some(&token)).await.0, 200);
+    let (status, _) = app
+        .admin(reqwest::Method::POST, "/api/user/example-group/revoke")
+        .await;
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body, _) = call(&checked_base, Some(&token)).await;
+        if status == 401 {
+            assert_eq!(body["error"]["code"], "token_revoked");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the revoked token kept passing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(call(&base, Some(&token)).await.0, 200, "as its log said");
 }

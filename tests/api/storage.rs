@@ -12,22 +12,21 @@ use serde_json::{Value, json};
 
 use crate::common::app::OPERATOR_KEY;
 use crate::common::process::{Tessera, output_within_30s, tessera, wait_status};
-use crate::common::{RedisServer, free_port, spawn_app};
+use crate::common::{RedisServer, spawn_app};
 
 const KEY: &str = "storage-test-key-0123456789abcdefgh";
 
 /// Starts the binary in `dir` with `envs`; returns it and its base URL.
 async fn serve(dir: &Path, envs: &[(&str, String)]) -> (Tessera, String) {
-    let port = free_port();
     let mut command = tessera(dir);
     command
-        .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
         .env("TESSERA_API_KEY", KEY);
     for (name, value) in envs {
         command.env(name, value);
     }
     let process = Tessera::spawn(command);
-    let base = format!("http://127.0.0.1:{port}");
+    let base = process.listening_base();
     let ready = wait_status(&format!("{base}/readyz"), 200, Duration::from_secs(15)).await;
     assert_eq!(ready, 200, "{}", process.stderr());
     (process, base)
@@ -67,7 +66,7 @@ async fn without_redis_it_runs_on_the_embedded_store_and_holds_its_data_director
 
     let second = output_within_30s({
         let mut command = tessera(dir.path());
-        command.env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()));
+        command.env("TESSERA_LISTEN", "127.0.0.1:0");
         command
     });
     assert_eq!(second.status.code(), Some(1));

@@ -79,6 +79,34 @@ impl Tessera {
         }
     }
 
+    /// Waits up to `limit` for `stderr` to satisfy `found`.
+    pub fn wait_stderr(&self, limit: Duration, found: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let err = self.stderr();
+            if found(&err) || Instant::now() > deadline {
+                return err;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The `http://address` the service logged it listens on (start it
+    /// with `TESSERA_LISTEN=127.0.0.1:0`: no port is picked in advance, so
+    /// none can be taken meanwhile). Waits up to 15 s.
+    pub fn listening_base(&self) -> String {
+        let address = |log: &str| {
+            log.lines()
+                .find(|line| line.contains("tessera listening"))
+                .and_then(|line| line.split("address=").nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_owned)
+        };
+        let log = self.wait_stderr(Duration::from_secs(15), |log| address(log).is_some());
+        let found = address(&log).unwrap_or_else(|| panic!("tessera never listened:\n{log}"));
+        format!("http://{found}")
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
