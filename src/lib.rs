@@ -19,6 +19,7 @@ pub mod error;
 pub mod json_strict;
 pub mod middleware;
 mod newtype;
+mod private_fs;
 pub mod server;
 pub mod sql;
 pub mod state;

@@ -132,8 +132,10 @@ fn policy(args: &ServeArgs, address: std::net::SocketAddr) -> Result<TokenPolicy
 fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // A second initialisation (tests) is harmless.
+    // Colour only on a terminal: a log file or collector gets plain text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

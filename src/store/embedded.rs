@@ -60,12 +60,15 @@ impl EmbeddedStore {
     /// file cannot be read as a database.
     pub fn open(dir: &Path) -> Result<Self, String> {
         let shown = dir.display();
-        std::fs::create_dir_all(dir).map_err(|err| format!("data directory {shown}: {err}"))?;
+        crate::private_fs::create_dir(dir)
+            .map_err(|err| format!("data directory {shown}: {err}"))?;
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(dir.join(LOCK_FILE))
+            .map_err(|err| format!("data directory {shown}: {err}"))?;
+        crate::private_fs::restrict_file(&dir.join(LOCK_FILE))
             .map_err(|err| format!("data directory {shown}: {err}"))?;
         match lock.try_lock() {
             Ok(()) => {}
@@ -92,6 +95,8 @@ impl EmbeddedStore {
             }
             Err(_) => return Err(format!("{}: the database file is corrupt", path.display())),
         };
+        crate::private_fs::restrict_file(&path)
+            .map_err(|err| format!("{}: {err}", path.display()))?;
         let txn = db.begin_write().map_err(|err| err.to_string())?;
         {
             txn.open_table(GROUPS).map_err(|err| err.to_string())?;

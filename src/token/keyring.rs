@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::fs;
 use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -333,7 +333,14 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), KeyError> {
         path: path.clone(),
         reason: err.to_string(),
     })?;
-    let mut file = fs::File::create(&tmp).map_err(io(&tmp))?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io(&tmp))?;
+    crate::private_fs::restrict_file(&tmp).map_err(io(&tmp))?;
     file.write_all(text.as_bytes()).map_err(io(&tmp))?;
     file.write_all(b"\n").map_err(io(&tmp))?;
     file.sync_all().map_err(io(&tmp))?;
@@ -360,16 +367,13 @@ fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
         path: dir.to_path_buf(),
         source,
     };
-    if !dir.exists() {
-        fs::create_dir_all(dir).map_err(io)?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
-    }
-    Ok(())
+    crate::private_fs::create_dir(dir).map_err(io)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn first_load_generates_an_eddsa_key_with_mode_0600() {

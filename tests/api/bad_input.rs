@@ -61,6 +61,34 @@ fn cases() -> Vec<Case> {
         .collect();
     vec![
         raw(
+            "an integer past u64 in properties",
+            br#"{"user_group_id": "n", "properties": {"n": 18446744073709551616}}"#,
+            Some("application/json"),
+            400,
+            "invalid_request",
+        ),
+        raw(
+            "a float past f64",
+            br#"{"user_group_id": "n", "properties": {"n": 1e400}}"#,
+            Some("application/json"),
+            400,
+            "invalid_request",
+        ),
+        raw(
+            "a decimal an f64 would round",
+            br#"{"user_group_id": "n", "properties": {"n": 0.1000000000000000000001}}"#,
+            Some("application/json"),
+            400,
+            "invalid_request",
+        ),
+        raw(
+            "an integer an f64 would round",
+            br#"{"user_group_id": "n", "properties": {"n": [9007199254740993.0]}}"#,
+            Some("application/json"),
+            400,
+            "invalid_request",
+        ),
+        raw(
             "invalid JSON",
             b"{\"user_group_id\": ",
             Some("application/json"),

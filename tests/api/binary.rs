@@ -225,6 +225,8 @@ fn bad_configuration_values_are_refused() {
         vec!["--token-ttl", "0s"],
         vec!["--listen", "nowhere"],
         vec!["--token-ttl", "40d"],
+        vec!["--max-connections", "0"],
+        vec!["--header-read-timeout", "0s"],
     ] {
         let output = output_within_30s({
             let mut command = tessera(dir.path());
@@ -236,6 +238,71 @@ fn bad_configuration_values_are_refused() {
         assert!(!output.status.success(), "{args:?} was accepted");
         assert!(!output.stderr.is_empty());
     }
+}
+
+/// Start-up refuses what is unsafe, naming the setting, before it creates
+/// any file.
+#[test]
+fn unsafe_settings_are_refused_naming_the_setting_and_leaving_no_files() {
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[("TESSERA_API_KEY", "short-key")], "TESSERA_API_KEY"),
+        (&[("TESSERA_LEEWAY", "6m")], "--leeway"),
+        (&[("TESSERA_ISSUER", &"i".repeat(300))], "--issuer"),
+        (&[("TESSERA_AUDIENCE", &"a".repeat(300))], "--audience"),
+    ];
+    for (envs, named) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let output = output_within_30s({
+            let mut command = tessera(dir.path());
+            command.env("TESSERA_LISTEN", "127.0.0.1:0");
+            for (name, value) in envs {
+                command.env(name, value);
+            }
+            command
+        });
+        assert_eq!(output.status.code(), Some(1), "{envs:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(named), "{envs:?}: {stderr}");
+        assert!(
+            !stderr.contains("short-key"),
+            "the key itself is never printed"
+        );
+        let created: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(created.is_empty(), "{envs:?} left {created:?}");
+    }
+    // A leeway of exactly 5 minutes and a 32-character key are fine.
+    let redis = RedisServer::start();
+    let app = start(&redis, |command, _| {
+        command
+            .env("TESSERA_LEEWAY", "5m")
+            .env("TESSERA_API_KEY", "k".repeat(32));
+    });
+    drop(app);
+}
+
+#[tokio::test]
+async fn a_second_instance_on_a_taken_port_fails_before_creating_files() {
+    let redis = RedisServer::start();
+    let first = start(&redis, |_, _| {});
+    first.wait_for("readyz", 200).await;
+    let taken = first.base.trim_start_matches("http://").to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let output = output_within_30s({
+        let mut command = tessera(dir.path());
+        command.env("TESSERA_LISTEN", &taken);
+        command
+    });
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+    assert!(
+        !dir.path().join("keys").exists(),
+        "a signing key was created"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "a data directory was created"
+    );
 }
 
 #[tokio::test]

@@ -415,3 +415,42 @@ async fn the_admin_listing_pages_without_tokens() {
         .unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
 }
+
+/// `data/` and `keys/` are 0700 and their files 0600, whatever the umask.
+#[tokio::test]
+async fn data_and_keys_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new("sh");
+    command
+        .current_dir(dir.path())
+        .args(["-c", "umask 000 && exec \"$0\""])
+        .arg(env!("CARGO_BIN_EXE_tessera"))
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_API_KEY", KEY)
+        .env_remove("TESSERA_REDIS_URL")
+        .env_remove("TESSERA_DATA_DIR")
+        .env_remove("TESSERA_KEYS_DIR");
+    let process = Tessera::spawn(command);
+    let base = process.listening_base();
+    assert_eq!(
+        wait_status(&format!("{base}/readyz"), 200, Duration::from_secs(15)).await,
+        200
+    );
+    let mode = |path: &str| {
+        std::fs::metadata(dir.path().join(path))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("data"), 0o700);
+    assert_eq!(mode("data/tessera.redb"), 0o600);
+    assert_eq!(mode("data/LOCK"), 0o600);
+    assert_eq!(mode("keys"), 0o700);
+    for entry in std::fs::read_dir(dir.path().join("keys")).unwrap() {
+        let path = entry.unwrap().path();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+    }
+}

@@ -4,7 +4,11 @@
 //! `{"user_group_id":"a","user_group_id":"b"}` would mean whatever the
 //! parser happened to keep. Requests (and later token payloads) are read
 //! with [`from_slice`] instead, which refuses such input outright.
-//! Not a general JSON library: it only builds a `serde_json::Value`.
+//! Numbers that would not survive parsing unchanged are refused too
+//! ([`numbers`]). Not a general JSON library: it only builds a
+//! `serde_json::Value`.
+
+mod numbers;
 
 use std::fmt;
 
@@ -12,9 +16,14 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 /// Parses `bytes` as one JSON value, failing on duplicate member names,
-/// trailing data, or nesting deeper than serde_json's limit (128).
+/// numbers that cannot be held exactly, trailing data, or nesting deeper
+/// than serde_json's limit (128).
 pub fn from_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
-    serde_json::from_slice::<Strict>(bytes).map(|strict| strict.0)
+    let value = serde_json::from_slice::<Strict>(bytes)?.0;
+    if let Some(problem) = numbers::first_inexact(bytes) {
+        return Err(de::Error::custom(problem));
+    }
+    Ok(value)
 }
 
 struct Strict(Value);
