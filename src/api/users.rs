@@ -3,7 +3,8 @@
 //!
 //! The cursor is the last `team_id` of the previous page, so a full walk
 //! sees every group that existed when it began exactly once, however many
-//! are created meanwhile.
+//! are created meanwhile. `next_cursor` is `null` on the last page, even
+//! when that page is exactly full.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -62,8 +63,12 @@ pub async fn list_users(
                 })?,
         ),
     };
-    let groups = state.store.list(after, limit).await?;
-    let next_cursor = (groups.len() == limit)
+    // One more than the page tells whether another page follows, so the
+    // last page says so even when it is exactly full.
+    let mut groups = state.store.list(after, limit + 1).await?;
+    let more = groups.len() > limit;
+    groups.truncate(limit);
+    let next_cursor = more
         .then(|| groups.last().map(|g| g.team_id.get().to_string()))
         .flatten();
     Ok(Json(json!({

@@ -583,3 +583,53 @@ async fn a_broken_keys_directory_on_sighup_keeps_the_current_keys() {
     assert_eq!(jwks_kids(&app.base).await.len(), 1);
     assert!(app.process.stderr().contains("key reload refused"));
 }
+
+#[tokio::test]
+async fn the_verify_store_check_setting_is_parsed_strictly() {
+    let mut redis = RedisServer::start();
+    let keys = tempfile::tempdir().unwrap();
+    // false: /api/verify answers without the store (Redis down below).
+    let app = start(&redis, |command, _| {
+        command
+            .env("TESSERA_VERIFY_CHECK_STORE", "false")
+            .env("TESSERA_ISSUER", crate::common::app::ISSUER)
+            .env("TESSERA_KEYS_DIR", keys.path())
+            .env("TESSERA_API_KEY", crate::common::app::OPERATOR_KEY);
+    });
+    app.wait_for("readyz", 200).await;
+    let (_, body) = get_user(
+        &app.base,
+        crate::common::app::OPERATOR_KEY,
+        json!({"user_group_id": "g"}),
+    )
+    .await;
+    let token = body["user_group"]["token"].as_str().unwrap().to_owned();
+    redis.kill();
+    assert_eq!(verify_code(&app.base, &token).await, (200, None));
+    drop(app);
+
+    // true (the default): the store is asked, and it is down.
+    let app = start(&redis, |command, _| {
+        command
+            .env("TESSERA_VERIFY_CHECK_STORE", "true")
+            .env("TESSERA_ISSUER", crate::common::app::ISSUER)
+            .env("TESSERA_KEYS_DIR", keys.path());
+    });
+    assert_eq!(
+        verify_code(&app.base, &token).await,
+        (503, Some("store_unavailable".to_owned()))
+    );
+
+    // Anything else is refused at start, naming the setting.
+    for bad in ["yes", "0", ""] {
+        let dir = tempfile::tempdir().unwrap();
+        let output = output_within_30s({
+            let mut command = tessera(dir.path());
+            command.env("TESSERA_VERIFY_CHECK_STORE", bad);
+            command
+        });
+        assert!(!output.status.success(), "{bad:?} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("verify-check-store"), "{bad:?}: {stderr}");
+    }
+}

@@ -1,7 +1,8 @@
 //! An independent, non-Rust client: Node's `jose` library verifies a token
 //! from `/api/user` against the service's JWKS endpoint (the example of
-//! docs/verification.md). Needs `node` and `npm`; installs `jose` into
-//! tests/clients/node_modules on first run.
+//! docs/verification.md). Needs `node` and `npm`; copies `tests/clients`
+//! into the build's temporary directory (under `target/`) and installs
+//! `jose` there on first run, so the source tree is never written.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,12 +13,18 @@ use tessera::token::{KeyAlgorithm, KeyRing};
 use crate::common::app::{AUDIENCE, ISSUER};
 use crate::common::{RedisServer, spawn_app};
 
+/// Where the client runs: `target/tmp/clients`.
 fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("clients")
 }
 
 fn ensure_jose() {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
     let dir = clients_dir();
+    std::fs::create_dir_all(&dir).expect("create the clients directory");
+    for file in ["package.json", "package-lock.json", "verify.mjs"] {
+        std::fs::copy(source.join(file), dir.join(file)).expect("copy the client");
+    }
     if dir.join("node_modules/jose/package.json").exists() {
         return;
     }
@@ -26,7 +33,7 @@ fn ensure_jose() {
         .current_dir(&dir)
         .status()
         .expect("npm must be installed to run the independent-client test");
-    assert!(status.success(), "npm install in tests/clients failed");
+    assert!(status.success(), "npm install in {} failed", dir.display());
 }
 
 fn jose_verify(jwks_url: &str, token: &str) -> Result<Value, String> {

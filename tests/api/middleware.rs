@@ -403,3 +403,44 @@ async fn the_renderer_example_says_its_revocation_mode_and_enforces_it() {
     }
     assert_eq!(call(&base, Some(&token)).await.0, 200, "as its log said");
 }
+
+#[tokio::test]
+async fn with_the_store_down_the_middleware_answers_503_never_a_pass() {
+    let mut redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let token = token_for(&app, "g").await;
+    for cache in [10_000, 0] {
+        let auth = RendererAuth::new(config(&app, cache)).await.unwrap();
+        let base = renderer(&auth).await;
+        assert_eq!(call(&base, Some(&token)).await.0, 200, "cache {cache}");
+    }
+    redis.kill();
+    // A fresh engine: no generation cached, so the store must be asked.
+    let auth = RendererAuth::new(config(&app, 10_000)).await.unwrap();
+    let base = renderer(&auth).await;
+    let (status, body, _) = call(&base, Some(&token)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("store_unavailable")),
+        "{body}"
+    );
+    // The test Redis keeps nothing on disk: once back, it no longer holds
+    // the group, and the token is refused as revoked, never passed.
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body, _) = call(&base, Some(&token)).await;
+        if status != 503 {
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (401, Some("token_revoked"))
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never recovered after Redis returned"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -380,6 +380,12 @@ async fn the_admin_listing_pages_without_tokens() {
     .await;
     assert_eq!(rest["user_groups"].as_array().unwrap().len(), 1);
     assert_eq!(rest["next_cursor"], Value::Null);
+    // A last page that is exactly full says it is the last.
+    let (_, exact) = list(&format!("?limit=4&cursor={cursor}")).await;
+    assert_eq!(exact["user_groups"].as_array().unwrap().len(), 4);
+    assert_eq!(exact["next_cursor"], Value::Null, "{exact}");
+    let (_, everything) = list("?limit=7").await;
+    assert_eq!(everything["next_cursor"], Value::Null);
     let (_, all) = list("").await;
     assert_eq!(
         all["user_groups"].as_array().unwrap().len(),

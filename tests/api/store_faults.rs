@@ -15,10 +15,20 @@ async fn timed_call(app: &TestApp, id: &str) -> (u16, Value, Duration) {
     (status, body, started.elapsed())
 }
 
+/// The answer a store outage must give: 503, not a hang. The store
+/// deadline is 1 s; the bound here only tells an answer from a hang (the
+/// reconnect of an unbounded client takes about 10 s per call), so a busy
+/// machine cannot fail it. The latency itself is a figure for the load
+/// harnesses, not an assertion.
+const NOT_A_HANG: Duration = Duration::from_secs(8);
+
 fn assert_unavailable(status: u16, body: &Value, elapsed: Duration) {
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "store_unavailable");
-    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+    assert!(
+        elapsed < NOT_A_HANG,
+        "took {elapsed:?}: a hang, not a deadline"
+    );
 }
 
 async fn wait_for_200(app: &TestApp, id: &str) -> Value {
@@ -93,7 +103,7 @@ async fn starting_with_redis_down_does_not_hang() {
     redis.kill();
     let started = Instant::now();
     let app = spawn_app(&redis.url()).await;
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < NOT_A_HANG, "start-up waited for Redis");
     let (status, body, elapsed) = timed_call(&app, "g").await;
     assert_unavailable(status, &body, elapsed);
 
