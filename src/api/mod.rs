@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/user/{user_group_id}", delete(user::delete_user))
         .route("/api/user/{user_group_id}/revoke", post(user::revoke_user))
         .route("/api/users", get(users::list_users))
+        .route("/api/users/export", get(users::export_users))
         .route("/api/verify", post(verify::verify_token))
         .route("/api/sql/resolve", post(sql::resolve_sql))
         .route("/.well-known/jwks.json", get(jwks::jwks))

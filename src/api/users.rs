@@ -13,10 +13,16 @@ use chrono::SecondsFormat;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use axum::body::{Body, Bytes};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
+
 use super::Admin;
 use crate::domain::{GroupRecord, TeamId};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::export_page;
 
 /// Page size when none is asked for.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -76,6 +82,40 @@ pub async fn list_users(
         "user_groups": groups.iter().map(listed).collect::<Vec<_>>(),
         "next_cursor": next_cursor,
     })))
+}
+
+/// `GET /api/users/export`: every group as JSON Lines (the format of
+/// `tessera export`, which `tessera import` reads), streamed a page at a
+/// time, so a running service can be backed up. A store failure part-way
+/// ends the response without its final chunk: clients see a broken
+/// transfer, never a short file that looks whole.
+#[tracing::instrument(skip_all)]
+pub async fn export_users(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Response, ApiError> {
+    // The first page before the answer starts, so an outage is a clean 503.
+    let (first, _, next) = export_page(state.store.as_ref(), None).await?;
+    let store = state.store.clone();
+    let rest = futures::stream::unfold(next, move |after| {
+        let store = store.clone();
+        async move {
+            let after = after?;
+            match export_page(store.as_ref(), Some(after)).await {
+                Ok((lines, _, next)) => Some((Ok(Bytes::from(lines)), next)),
+                Err(err) => {
+                    tracing::warn!(%err, "online export stopped part-way");
+                    Some((Err(std::io::Error::other(err.to_string())), None))
+                }
+            }
+        }
+    });
+    let body = futures::stream::once(async move { Ok(Bytes::from(first)) }).chain(rest);
+    Ok((
+        [(header::CONTENT_TYPE, "application/jsonl")],
+        Body::from_stream(body),
+    )
+        .into_response())
 }
 
 fn listed(group: &GroupRecord) -> Value {

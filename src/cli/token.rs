@@ -94,20 +94,25 @@ pub async fn run(command: TokenCommand) -> Result<(), String> {
             print_json(&serde_json::to_value(&claims).map_err(|e| e.to_string())?)
         }
         TokenCommand::Inspect { token } => {
-            let part = |index: usize| -> Value {
-                token
-                    .trim()
-                    .split('.')
-                    .nth(index)
-                    .and_then(|segment| URL_SAFE_NO_PAD.decode(segment).ok())
-                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                    .unwrap_or(Value::Null)
+            let segments: Vec<&str> = token.trim().split('.').collect();
+            if segments.len() != 3 {
+                return Err(format!(
+                    "not a JWT: expected three dot-separated segments, found {}",
+                    segments.len()
+                ));
+            }
+            let part = |index: usize, what: &str| -> Result<Value, String> {
+                let bytes = URL_SAFE_NO_PAD
+                    .decode(segments[index])
+                    .map_err(|_| format!("not a JWT: the {what} is not base64url"))?;
+                serde_json::from_slice(&bytes)
+                    .map_err(|_| format!("not a JWT: the {what} is not JSON"))
             };
             print_json(&json!({
                 "verified": false,
                 "warning": "UNVERIFIED: nothing here has been checked; do not trust it",
-                "header": part(0),
-                "payload": part(1),
+                "header": part(0, "header")?,
+                "payload": part(1, "payload")?,
             }))
         }
     }

@@ -6,10 +6,7 @@ use std::io::{BufRead, Write};
 
 use crate::config::StoreArgs;
 use crate::domain::GroupRecord;
-use crate::store::GroupStore;
-
-/// Records read from the store per round trip.
-const PAGE: usize = 1000;
+use crate::store::{GroupStore, export_page};
 
 /// Writes every group of `store` to `out`, one JSON object a line, in
 /// `team_id` order. Returns how many.
@@ -17,15 +14,12 @@ pub async fn export(store: &dyn GroupStore, out: &mut impl Write) -> Result<usiz
     let mut after = None;
     let mut count = 0;
     loop {
-        let page = store.list(after, PAGE).await.map_err(|e| e.to_string())?;
-        for record in &page {
-            let line = serde_json::to_string(record).map_err(|e| e.to_string())?;
-            writeln!(out, "{line}").map_err(|e| e.to_string())?;
-        }
-        count += page.len();
-        match page.last() {
-            Some(last) if page.len() == PAGE => after = Some(last.team_id),
-            _ => break,
+        let (lines, written, next) = export_page(store, after).await.map_err(|e| e.to_string())?;
+        out.write_all(lines.as_bytes()).map_err(|e| e.to_string())?;
+        count += written;
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
         }
     }
     out.flush().map_err(|e| e.to_string())?;

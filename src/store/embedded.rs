@@ -74,7 +74,9 @@ impl EmbeddedStore {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 return Err(format!(
-                    "data directory {shown} is in use by another process; stop it or use another --data-dir"
+                    "data directory {shown} is in use by another process (a running `tessera serve`?). \
+                     Stop it first; to back up a running service instead, use its online export: \
+                     curl -H \"Authorization: Token $API_KEY\" http://<listen address>/api/users/export > groups.jsonl"
                 ));
             }
             Err(TryLockError::Error(err)) => return Err(format!("data directory {shown}: {err}")),

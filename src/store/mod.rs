@@ -7,6 +7,7 @@
 
 mod codec;
 mod embedded;
+mod export;
 mod import;
 mod redis;
 
@@ -17,6 +18,7 @@ use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord};
 use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
 
 pub use self::embedded::EmbeddedStore;
+pub use self::export::{EXPORT_PAGE, export_page};
 pub use self::redis::{RedisConfig, RedisStore, RedisTarget};
 
 /// What an import did.

@@ -551,6 +551,28 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
     assert_eq!(shown["verified"], false);
     assert_eq!(shown["header"]["kid"], old_kid.as_str());
     assert_eq!(shown["payload"]["sub"], "g");
+    assert_eq!(inspected.status.code(), Some(0));
+}
+
+#[test]
+fn token_inspect_refuses_what_is_not_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    for (input, reason) in [
+        ("hello", "three dot-separated segments"),
+        ("a.b.c", "header is not base64url"),
+        ("e30.!!.x", "payload is not base64url"),
+        ("bm90IGpzb24.e30.x", "header is not JSON"),
+    ] {
+        let output = output_within_30s({
+            let mut command = tessera(dir.path());
+            command.args(["token", "inspect", input]);
+            command
+        });
+        assert_eq!(output.status.code(), Some(1), "{input}");
+        assert!(output.stdout.is_empty(), "{input}: printed something");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(reason), "{input}: {stderr}");
+    }
 }
 
 #[tokio::test]

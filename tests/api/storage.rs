@@ -460,3 +460,81 @@ async fn data_and_keys_are_private_whatever_the_umask() {
         assert_eq!(mode, 0o600, "{}", path.display());
     }
 }
+
+/// A running embedded service is backed up through the online export, and
+/// `tessera import` restores it elsewhere; the offline export says what to
+/// do while the service holds the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_embedded_service_is_backed_up_online() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let (_service, base) = serve(dir.path(), &[]).await;
+    for i in 0..1203 {
+        let (status, _) = get_user(
+            &client,
+            &base,
+            &json!({"user_group_id": format!("g{i}"), "properties": {"n": i}}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 200);
+    }
+
+    let offline = output_within_30s({
+        let mut command = tessera(dir.path());
+        command.arg("export");
+        command
+    });
+    assert_eq!(offline.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&offline.stderr);
+    assert!(stderr.contains("/api/users/export"), "{stderr}");
+
+    let unauthorized = client
+        .get(format!("{base}/api/users/export"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status().as_u16(), 401);
+    let response = client
+        .get(format!("{base}/api/users/export"))
+        .header("Authorization", format!("Token {KEY}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/jsonl");
+    let text = response.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1203, "every group, across pages");
+    let first: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(
+        (first["team_id"].as_u64(), first["gen"].as_u64()),
+        (Some(1), Some(1))
+    );
+
+    // The same lines restore into another store.
+    let redis = RedisServer::start();
+    let restore_dir = tempfile::tempdir().unwrap();
+    let mut command = tessera(restore_dir.path());
+    command
+        .env("TESSERA_REDIS_URL", redis.url())
+        .arg("import")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("1203 written"));
+}
