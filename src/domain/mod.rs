@@ -1,5 +1,6 @@
-//! Domain types of a user group: the only place where the rules of
-//! `../shared/DESIGN.md` for ids, names, mappings and properties are checked.
+//! Domain types of a user group: the only place where the rules for ids,
+//! names, mappings and properties (docs/api.md, docs/architecture.md) are
+//! checked.
 //!
 //! Every type here is built by a constructor that validates its input, so a
 //! value that exists is valid; code past the HTTP handler never re-checks.

@@ -1,5 +1,6 @@
-//! The one verification policy of DESIGN.md, shared by `/api/verify`, the
-//! renderer middleware and `tessera token verify`.
+//! The one verification policy (see docs/architecture.md and
+//! docs/verification.md), shared by `/api/verify`, the renderer middleware
+//! and `tessera token verify`.
 //!
 //! Checks run in this order and stop at the first failure:
 //! 1. size and shape (`token_malformed`): at most 16 KiB, three segments of
@@ -7,15 +8,15 @@
 //!    a JSON object without duplicate members, without `crit`, and without
 //!    `jku`, `jwk`, `x5u`, `x5c` or `x5t` (never used, so never accepted);
 //! 2. header and key (`token_unknown_key`): the `kid` names a key of the set
-//!    (optional only when the set has exactly one key) and the header's
-//!    `alg` is exactly that key's algorithm;
+//!    (a token without `kid` is tried only when the set has exactly one
+//!    key) and the header's `alg` is exactly that key's algorithm;
 //! 3. the signature (`token_signature_invalid`), checked by jsonwebtoken;
 //! 4. the claims: a JSON object without duplicate members
 //!    (`token_malformed` otherwise); `exp`, `iat`, `nbf`, `iss`, `aud`,
-//!    `sub` present and typed (`token_claims_invalid`); then `exp`
-//!    (`token_expired`), then `nbf` and `iat` (`token_not_yet_valid`), then
-//!    issuer, audience, lifetime and Tessera's own claims
-//!    (`token_claims_invalid`).
+//!    `sub` present, and `exp`, `iat`, `nbf` integers
+//!    (`token_claims_invalid`); then `exp` (`token_expired`), then `nbf`
+//!    and `iat` (`token_not_yet_valid`), then issuer, audience, `sub` a
+//!    string, lifetime and Tessera's own claims (`token_claims_invalid`).
 //!
 //! The store check (`token_revoked`) comes last and lives in
 //! [`super::revocation`]. Nothing here reads a file or opens a connection.
