@@ -156,7 +156,15 @@ async fn the_embedded_store_keeps_every_acknowledged_write_through_sigkill() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Kill it mid-stream, once enough writes were acknowledged.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while acknowledged.lock().unwrap().len() < 50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writers never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let _ = Command::new("kill")
         .arg("-KILL")
         .arg(process.pid().to_string())

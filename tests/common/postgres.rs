@@ -57,7 +57,7 @@ impl Postgres {
             let (uid, gid) = uid_of("postgres").expect("a postgres user");
             chown(dir.path(), Some(uid), Some(gid)).expect("chown");
         }
-        let server = Self {
+        let mut server = Self {
             port: super::free_port(),
             dir,
             bin,
@@ -84,32 +84,40 @@ impl Postgres {
             "initdb: {}",
             String::from_utf8_lossy(&status.stderr)
         );
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            server.port,
-            server.dir.path().display()
-        );
+        // The port is picked before the server binds it: another process
+        // may take it meanwhile, so a failed start tries another port.
         let log = server.dir.path().join("server.log");
-        let started = server
-            .command("pg_ctl")
-            .args([
-                "-D",
-                data.to_str().unwrap_or_default(),
-                "-o",
-                &options,
-                "-l",
-            ])
-            .arg(&log)
-            .args(["-w", "-t", "60", "start"])
-            .output()
-            .expect("pg_ctl");
-        assert!(
-            started.status.success(),
-            "pg_ctl start: {}{}",
-            String::from_utf8_lossy(&started.stderr),
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        server
+        let mut failure = String::new();
+        for _ in 0..5 {
+            let options = format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+                server.port,
+                server.dir.path().display()
+            );
+            let started = server
+                .command("pg_ctl")
+                .args([
+                    "-D",
+                    data.to_str().unwrap_or_default(),
+                    "-o",
+                    &options,
+                    "-l",
+                ])
+                .arg(&log)
+                .args(["-w", "-t", "60", "start"])
+                .output()
+                .expect("pg_ctl");
+            if started.status.success() {
+                return server;
+            }
+            failure = format!(
+                "{}{}",
+                String::from_utf8_lossy(&started.stderr),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            server.port = super::free_port();
+        }
+        panic!("pg_ctl start: {failure}");
     }
 
     fn data(&self) -> PathBuf {
