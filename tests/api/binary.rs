@@ -59,6 +59,18 @@ async fn get_user(base: &str, key: &str, body: Value) -> (u16, Value) {
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// Get-user for the group `g` with the operator key; the answer's body.
+async fn operator_get_user(base: &str) -> Value {
+    let (status, body) = get_user(
+        base,
+        crate::common::app::OPERATOR_KEY,
+        json!({"user_group_id": "g"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 fn cli(redis: &RedisServer, args: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     output_within_30s({
@@ -338,12 +350,7 @@ async fn keys_generate_switches_the_signing_algorithm() {
             .env("TESSERA_API_KEY", crate::common::app::OPERATOR_KEY);
     });
     app.wait_for("readyz", 200).await;
-    let (_, body) = get_user(
-        &app.base,
-        crate::common::app::OPERATOR_KEY,
-        json!({"user_group_id": "g"}),
-    )
-    .await;
+    let body = operator_get_user(&app.base).await;
     let header = jwt_part(body["user_group"]["token"].as_str().unwrap(), 0);
     assert_eq!(header["alg"], "ES256");
     assert_eq!(header["kid"], kid.as_str());
@@ -442,12 +449,7 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
             command
         })
     };
-    let (_, body) = get_user(
-        &app.base,
-        crate::common::app::OPERATOR_KEY,
-        json!({"user_group_id": "g"}),
-    )
-    .await;
+    let body = operator_get_user(&app.base).await;
     let old = body["user_group"]["token"].as_str().unwrap().to_owned();
     let old_kid = jwt_part(&old, 0)["kid"].as_str().unwrap().to_owned();
 
@@ -470,12 +472,7 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
         (200, None),
         "signed before the rotation"
     );
-    let (_, body) = get_user(
-        &app.base,
-        crate::common::app::OPERATOR_KEY,
-        json!({"user_group_id": "g"}),
-    )
-    .await;
+    let body = operator_get_user(&app.base).await;
     let new = body["user_group"]["token"].as_str().unwrap().to_owned();
     assert_eq!(jwt_part(&new, 0)["kid"], new_kid.as_str());
 
@@ -619,12 +616,7 @@ async fn the_verify_store_check_setting_is_parsed_strictly() {
             .env("TESSERA_API_KEY", crate::common::app::OPERATOR_KEY);
     });
     app.wait_for("readyz", 200).await;
-    let (_, body) = get_user(
-        &app.base,
-        crate::common::app::OPERATOR_KEY,
-        json!({"user_group_id": "g"}),
-    )
-    .await;
+    let body = operator_get_user(&app.base).await;
     let token = body["user_group"]["token"].as_str().unwrap().to_owned();
     redis.kill();
     assert_eq!(verify_code(&app.base, &token).await, (200, None));

@@ -26,6 +26,18 @@ pub fn tessera(dir: &std::path::Path) -> Command {
     command
 }
 
+/// Polls captured output until `found` holds or `limit` passes; returns it.
+fn wait_until(text: &Mutex<String>, limit: Duration, found: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        let now = text.lock().expect("lock").clone();
+        if found(&now) || Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn capture(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
     let text = Arc::new(Mutex::new(String::new()));
     let sink = text.clone();
@@ -69,26 +81,12 @@ impl Tessera {
 
     /// Waits up to `limit` for `stdout` to satisfy `found`.
     pub fn wait_stdout(&self, limit: Duration, found: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let out = self.stdout();
-            if found(&out) || Instant::now() > deadline {
-                return out;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(&self.stdout, limit, found)
     }
 
     /// Waits up to `limit` for `stderr` to satisfy `found`.
     pub fn wait_stderr(&self, limit: Duration, found: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let err = self.stderr();
-            if found(&err) || Instant::now() > deadline {
-                return err;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(&self.stderr, limit, found)
     }
 
     /// The `http://address` the service logged it listens on (start it
