@@ -55,27 +55,59 @@ pub enum Expired {
 }
 
 /// The shared state of one connection.
+///
+/// The watchdog ([`Clock::expired`]) sleeps until a wake-up time it
+/// records as `armed`; a change of phase wakes it only when it makes a
+/// deadline earlier than that. It wakes early on purpose (an idle
+/// connection is re-checked after the header-read timeout, a busy one
+/// every header-read timeout), so that the changes of every request —
+/// bytes arriving, a request starting, a response ending — never need to
+/// wake it: they only update the phase under an uncontended lock.
 pub struct Clock {
-    phase: Mutex<Phase>,
+    state: Mutex<State>,
     changed: Notify,
     timeouts: Timeouts,
+}
+
+struct State {
+    phase: Phase,
+    /// When the watchdog will look again.
+    armed: Instant,
 }
 
 impl Clock {
     /// A clock for a connection accepted now.
     pub fn new(timeouts: Timeouts) -> Arc<Self> {
+        let now = Instant::now();
         Arc::new(Self {
-            phase: Mutex::new(Phase::Head(Instant::now())),
+            state: Mutex::new(State {
+                phase: Phase::Head(now),
+                armed: now + timeouts.header_read,
+            }),
             changed: Notify::new(),
             timeouts,
         })
     }
 
+    /// The earliest time the watchdog must look at `phase`.
+    fn first_look(&self, phase: Phase) -> Option<Instant> {
+        match phase {
+            Phase::Head(since) => Some(since + self.timeouts.header_read),
+            Phase::Idle(since) => Some(since + self.timeouts.header_read.min(self.timeouts.idle)),
+            Phase::Busy { .. } => None,
+        }
+    }
+
     fn update(&self, change: impl FnOnce(Phase) -> Phase) {
-        let mut phase = self.phase.lock().unwrap_or_else(PoisonError::into_inner);
-        *phase = change(*phase);
-        drop(phase);
-        self.changed.notify_one();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.phase = change(state.phase);
+        let sooner = self
+            .first_look(state.phase)
+            .is_some_and(|at| at < state.armed);
+        drop(state);
+        if sooner {
+            self.changed.notify_one();
+        }
     }
 
     /// Bytes arrived from the client.
@@ -127,22 +159,39 @@ impl Clock {
     pub async fn expired(&self) -> Expired {
         loop {
             let notified = self.changed.notified();
-            let phase = *self.phase.lock().unwrap_or_else(PoisonError::into_inner);
-            let deadline = match phase {
-                Phase::Head(since) => {
-                    Some((since + self.timeouts.header_read, Expired::HeaderRead))
-                }
-                Phase::Idle(since) => Some((since + self.timeouts.idle, Expired::Idle)),
-                Phase::Busy { .. } => None,
-            };
-            match deadline {
-                None => notified.await,
-                Some((at, why)) => {
-                    tokio::select! {
-                        () = tokio::time::sleep_until(at) => return why,
-                        () = notified => {}
+            let wake = {
+                let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                let now = Instant::now();
+                let wake = match state.phase {
+                    Phase::Head(since) => {
+                        let deadline = since + self.timeouts.header_read;
+                        if now >= deadline {
+                            return Expired::HeaderRead;
+                        }
+                        deadline
                     }
-                }
+                    Phase::Idle(since) => {
+                        let deadline = since + self.timeouts.idle;
+                        if now >= deadline {
+                            return Expired::Idle;
+                        }
+                        // Looked at early once (see the type's doc), then at
+                        // the deadline itself.
+                        let early = since + self.timeouts.header_read;
+                        if now < early {
+                            early.min(deadline)
+                        } else {
+                            deadline
+                        }
+                    }
+                    Phase::Busy { .. } => now + self.timeouts.header_read,
+                };
+                state.armed = wake;
+                wake
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(wake) => {}
+                () = notified => {}
             }
         }
     }

@@ -261,3 +261,55 @@ async fn a_request_in_flight_finishes_after_shutdown_and_idle_ones_close() {
         .unwrap()
         .unwrap();
 }
+
+/// The reviewers' case: many silent clients against a small descriptor
+/// limit. The cap keeps the process below its limit (no failed accepts),
+/// and the header timeout frees the slots, so the service answers again
+/// while the silent clients are still connected or retrying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_clients_cannot_exhaust_the_descriptors() {
+    use crate::common::process::Tessera;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new("sh");
+    command
+        .current_dir(dir.path())
+        .args(["-c", "ulimit -n 128 && exec \"$0\""])
+        .arg(env!("CARGO_BIN_EXE_tessera"))
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_API_KEY", crate::common::app::OPERATOR_KEY)
+        .env("TESSERA_MAX_CONNECTIONS", "64")
+        .env("TESSERA_HEADER_READ_TIMEOUT", "1s")
+        .env_remove("TESSERA_REDIS_URL");
+    let process = Tessera::spawn(command);
+    let base = process.listening_base();
+    let address = base.trim_start_matches("http://").to_owned();
+
+    let mut silent = Vec::new();
+    for _ in 0..300 {
+        silent.push(TcpStream::connect(&address).await.unwrap());
+    }
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let mut probe = TcpStream::connect(&address).await.unwrap();
+        let _ = probe.write_all(HEALTHZ).await;
+        if read_until_closed_or_response(&mut probe)
+            .await
+            .starts_with("HTTP/1.1 200")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/healthz never answered:\n{}",
+            process.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(silent);
+    let log = process.stderr();
+    assert!(
+        !log.contains("accept failed"),
+        "ran out of descriptors:\n{log}"
+    );
+}
