@@ -268,19 +268,15 @@ async fn a_request_in_flight_finishes_after_shutdown_and_idle_ones_close() {
 /// while the silent clients are still connected or retrying.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_clients_cannot_exhaust_the_descriptors() {
-    use crate::common::process::Tessera;
+    use crate::common::process::{Tessera, tessera_after};
 
     let dir = tempfile::tempdir().unwrap();
-    let mut command = std::process::Command::new("sh");
+    let mut command = tessera_after(dir.path(), "ulimit -n 128");
     command
-        .current_dir(dir.path())
-        .args(["-c", "ulimit -n 128 && exec \"$0\""])
-        .arg(env!("CARGO_BIN_EXE_tessera"))
         .env("TESSERA_LISTEN", "127.0.0.1:0")
         .env("TESSERA_API_KEY", crate::common::app::OPERATOR_KEY)
         .env("TESSERA_MAX_CONNECTIONS", "64")
-        .env("TESSERA_HEADER_READ_TIMEOUT", "1s")
-        .env_remove("TESSERA_REDIS_URL");
+        .env("TESSERA_HEADER_READ_TIMEOUT", "1s");
     let process = Tessera::spawn(command);
     let base = process.listening_base();
     let address = base.trim_start_matches("http://").to_owned();

@@ -435,16 +435,10 @@ async fn the_admin_listing_pages_without_tokens() {
 async fn data_and_keys_are_private_whatever_the_umask() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().unwrap();
-    let mut command = std::process::Command::new("sh");
+    let mut command = crate::common::process::tessera_after(dir.path(), "umask 000");
     command
-        .current_dir(dir.path())
-        .args(["-c", "umask 000 && exec \"$0\""])
-        .arg(env!("CARGO_BIN_EXE_tessera"))
         .env("TESSERA_LISTEN", "127.0.0.1:0")
-        .env("TESSERA_API_KEY", KEY)
-        .env_remove("TESSERA_REDIS_URL")
-        .env_remove("TESSERA_DATA_DIR")
-        .env_remove("TESSERA_KEYS_DIR");
+        .env("TESSERA_API_KEY", KEY);
     let process = Tessera::spawn(command);
     let base = process.listening_base();
     assert_eq!(

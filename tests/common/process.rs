@@ -38,6 +38,25 @@ fn wait_until(text: &Mutex<String>, limit: Duration, found: impl Fn(&str) -> boo
     }
 }
 
+/// The binary as [`tessera`] prepares it, started by `sh` after `prelude`
+/// (such as `umask 000` or `ulimit -n 128`), which applies to it alone.
+pub fn tessera_after(dir: &std::path::Path, prelude: &str) -> Command {
+    let plain = tessera(dir);
+    let mut command = Command::new("sh");
+    command
+        .current_dir(dir)
+        .args(["-c", &format!("{prelude} && exec \"$0\"")])
+        .arg(plain.get_program())
+        .stdin(Stdio::null());
+    for (name, value) in plain.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    command
+}
+
 fn capture(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
     let text = Arc::new(Mutex::new(String::new()));
     let sink = text.clone();
