@@ -170,7 +170,7 @@ fn compare(
     corpus: &[String],
     mut prepare: impl FnMut(&str) -> Option<usize>,
 ) -> usize {
-    let mut prepared = 0;
+    let (mut accepted, mut prepared) = (0, 0);
     for sql in corpus {
         let Ok(ResolvedQuery {
             sql: resolved,
@@ -180,6 +180,7 @@ fn compare(
         else {
             continue;
         };
+        accepted += 1;
         assert!(
             !resolved.contains(MARK),
             "{dialect:?}: a value was spliced: {resolved}"
@@ -193,6 +194,10 @@ fn compare(
             );
         }
     }
+    println!(
+        "{dialect:?} ({mode}): {} generated, {accepted} accepted, {prepared} prepared by the server, all agreeing",
+        corpus.len()
+    );
     prepared
 }
 
