@@ -31,6 +31,9 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// may carry after a revoke or delete. Never lowered; import raises a
 /// record's `gen` to it.
 const REVOKED_GEN: TableDefinition<&str, u64> = TableDefinition::new("revoked_gen");
+/// `ring` → the signing key ring document (sealed keys).
+const KEY_RING: TableDefinition<&str, &str> = TableDefinition::new("key_ring");
+const RING: &str = "ring";
 /// SHA-256 hex of an API key → its record as JSON.
 const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
 
@@ -106,6 +109,7 @@ impl EmbeddedStore {
             txn.open_table(META).map_err(|err| err.to_string())?;
             txn.open_table(API_KEYS).map_err(|err| err.to_string())?;
             txn.open_table(REVOKED_GEN).map_err(|err| err.to_string())?;
+            txn.open_table(KEY_RING).map_err(|err| err.to_string())?;
         }
         txn.commit().map_err(|err| err.to_string())?;
         Ok(Self {
@@ -448,6 +452,44 @@ impl GroupStore for EmbeddedStore {
             };
             txn.commit().map_err(storage)?;
             Ok(removed)
+        })
+        .await
+    }
+
+    async fn key_ring(&self) -> Result<Option<String>, StoreError> {
+        self.run(|db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let table = txn.open_table(KEY_RING).map_err(storage)?;
+            Ok(table
+                .get(RING)
+                .map_err(storage)?
+                .map(|v| v.value().to_owned()))
+        })
+        .await
+    }
+
+    async fn replace_key_ring(
+        &self,
+        expected: Option<&str>,
+        next: &str,
+    ) -> Result<bool, StoreError> {
+        let (expected, next) = (expected.map(str::to_owned), next.to_owned());
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(storage)?;
+            let replaced = {
+                let mut table = txn.open_table(KEY_RING).map_err(storage)?;
+                let current = table
+                    .get(RING)
+                    .map_err(storage)?
+                    .map(|v| v.value().to_owned());
+                let matches = current == expected;
+                if matches {
+                    table.insert(RING, next.as_str()).map_err(storage)?;
+                }
+                matches
+            };
+            txn.commit().map_err(storage)?;
+            Ok(replaced)
         })
         .await
     }

@@ -128,4 +128,17 @@ pub trait GroupStore: Send + Sync + 'static {
 
     /// Revokes the key named `name`; `false` when there is none.
     async fn revoke_api_key(&self, name: &ApiKeyName) -> Result<bool, StoreError>;
+
+    /// The signing key ring document, if one was stored. The store keeps it
+    /// as opaque text: private parts arrive already sealed.
+    async fn key_ring(&self) -> Result<Option<String>, StoreError>;
+
+    /// Replaces the key ring document with `next` if the stored one is
+    /// still `expected` (`None`: none stored yet); whether it did. One key,
+    /// so it is atomic on Redis Cluster too.
+    async fn replace_key_ring(
+        &self,
+        expected: Option<&str>,
+        next: &str,
+    ) -> Result<bool, StoreError>;
 }

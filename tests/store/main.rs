@@ -64,7 +64,7 @@ conformance!(embedded:
     concurrent_creation_of_one_id, concurrent_creation_of_many_ids, gen_bump, delete,
     api_keys, listing, listing_during_creation, import_keeps_records_and_advances_the_counter,
     import_refuses_clashes_all_or_nothing, revocation_survives_restores,
-    oversized_groups_are_refused,
+    oversized_groups_are_refused, key_ring_compare_and_set,
 );
 
 conformance!(redis:
@@ -72,7 +72,7 @@ conformance!(redis:
     concurrent_creation_of_one_id, concurrent_creation_of_many_ids, gen_bump, delete,
     api_keys, listing, listing_during_creation, import_keeps_records_and_advances_the_counter,
     import_refuses_clashes_all_or_nothing, revocation_survives_restores,
-    oversized_groups_are_refused,
+    oversized_groups_are_refused, key_ring_compare_and_set,
 );
 
 /// The whole suite against one cluster (starting a cluster per case would
@@ -104,6 +104,7 @@ async fn redis_cluster_passes_the_whole_suite() {
     suite::import_refuses_clashes_all_or_nothing(store("l")).await;
     suite::revocation_survives_restores(store("m")).await;
     suite::oversized_groups_are_refused(store("n")).await;
+    suite::key_ring_compare_and_set(store("o")).await;
 }
 
 /// An import that Redis stops part-way (`maxmemory` reached) leaves the

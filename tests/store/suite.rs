@@ -436,3 +436,46 @@ pub async fn oversized_groups_are_refused(store: Store) {
     assert!(matches!(err, StoreError::Invalid(_)));
     assert_eq!(store.get(&id("big")).await.unwrap(), Some(small));
 }
+
+/// The key ring document: created once, then replaced only by a caller
+/// that read the current one (compare-and-set), even under contention.
+pub async fn key_ring_compare_and_set(store: Store) {
+    assert_eq!(store.key_ring().await.unwrap(), None);
+    assert!(store.replace_key_ring(None, "[]").await.unwrap());
+    assert!(
+        !store.replace_key_ring(None, "[\"other\"]").await.unwrap(),
+        "created once"
+    );
+    assert_eq!(store.key_ring().await.unwrap().as_deref(), Some("[]"));
+    assert!(
+        !store
+            .replace_key_ring(Some("[\"stale\"]"), "[1]")
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.key_ring().await.unwrap().as_deref(), Some("[]"));
+
+    // 16 writers each append their number by read-modify-compare-and-set:
+    // none is lost.
+    let writers = (0..16).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            loop {
+                let current = store.key_ring().await.unwrap().unwrap();
+                let mut list: Vec<u32> = serde_json::from_str(&current).unwrap();
+                list.push(n);
+                let next = serde_json::to_string(&list).unwrap();
+                if store.replace_key_ring(Some(&current), &next).await.unwrap() {
+                    return;
+                }
+            }
+        })
+    });
+    for writer in futures::future::join_all(writers).await {
+        writer.unwrap();
+    }
+    let mut all: Vec<u32> =
+        serde_json::from_str(&store.key_ring().await.unwrap().unwrap()).unwrap();
+    all.sort_unstable();
+    assert_eq!(all, (0..16).collect::<Vec<_>>());
+}

@@ -9,6 +9,8 @@
 //! - `groups_by_team`: a sorted set of `<team_id>:<encoded id>` scored by
 //!   `team_id`, for listing and export.
 //! - `api_keys`: a hash of SHA-256 hex to the key's record.
+//! - `keyring`: the signing key ring document (private parts sealed),
+//!   replaced by compare-and-set.
 //! - `revoked_gen:<base64url(user_group_id)>`: the group's revocation
 //!   floor, the lowest `gen` a token may still carry after a revoke or a
 //!   delete. Written before the revoke or delete takes effect, never
@@ -132,6 +134,10 @@ impl RedisStore {
     /// The group's revocation floor, if it was ever revoked or deleted.
     async fn floor(&self, conn: &mut RedisConn, id: &GroupId) -> Result<Option<u64>, StoreError> {
         conn.get(self.floor_key(id)).await.map_err(unavailable)
+    }
+
+    fn key_ring_key(&self) -> String {
+        format!("{}keyring", self.prefix)
     }
 
     fn counter_key(&self) -> String {
@@ -433,6 +439,47 @@ impl GroupStore for RedisStore {
                 .await
                 .map_err(unavailable)?;
             Ok(removed == 1)
+        })
+        .await
+    }
+
+    async fn key_ring(&self) -> Result<Option<String>, StoreError> {
+        self.deadline(
+            |mut conn| async move { conn.get(self.key_ring_key()).await.map_err(unavailable) },
+        )
+        .await
+    }
+
+    async fn replace_key_ring(
+        &self,
+        expected: Option<&str>,
+        next: &str,
+    ) -> Result<bool, StoreError> {
+        self.deadline(|mut conn| async move {
+            let key = self.key_ring_key();
+            match expected {
+                None => {
+                    let set: Option<String> = redis::cmd("SET")
+                        .arg(&key)
+                        .arg(next)
+                        .arg("NX")
+                        .query_async(&mut conn)
+                        .await
+                        .map_err(unavailable)?;
+                    Ok(set.is_some())
+                }
+                Some(expected) => {
+                    let outcome: Value = self
+                        .compare_and_set
+                        .key(&key)
+                        .arg(expected)
+                        .arg(next)
+                        .invoke_async(&mut conn)
+                        .await
+                        .map_err(unavailable)?;
+                    Ok(matches!(outcome, Value::Int(1)))
+                }
+            }
         })
         .await
     }
