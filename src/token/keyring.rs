@@ -47,7 +47,7 @@ impl Kid {
     }
 
     /// A fresh id such as `eddsa-20261129-3f9a0c1e`.
-    fn generate(algorithm: KeyAlgorithm, now: DateTime<Utc>) -> Result<Self, KeyError> {
+    pub(crate) fn generate(algorithm: KeyAlgorithm, now: DateTime<Utc>) -> Result<Self, KeyError> {
         let mut random = [0u8; 4];
         aws_lc_rs::rand::fill(&mut random)
             .map_err(|_| KeyError::Generation("random generator failed".into()))?;
@@ -101,6 +101,9 @@ struct Manifest {
     keys: Vec<KeyInfo>,
 }
 
+/// A key's facts and its key file's text (`None` for a retired key).
+pub type KeyPart = (KeyInfo, Option<String>);
+
 /// One loaded key.
 struct Entry {
     info: KeyInfo,
@@ -141,22 +144,53 @@ impl KeyRing {
 
     /// Loads the keyring of `dir`, checking every key file.
     pub fn load(dir: &Path) -> Result<Self, KeyError> {
+        let (active, keys) = Self::read_dir(dir)?;
+        Self::from_parts(keys, &active, |reason| KeyError::Manifest {
+            path: manifest_path(dir),
+            reason,
+        })
+    }
+
+    /// The manifest of `dir` and each key with its file's text (`None` for
+    /// retired keys, whose files are not read).
+    pub fn read_dir(dir: &Path) -> Result<(Kid, Vec<KeyPart>), KeyError> {
         let manifest = read_manifest(dir)?.ok_or_else(|| KeyError::Manifest {
             path: manifest_path(dir),
             reason: "missing: run `tessera keys generate` or start the server once".into(),
         })?;
+        let mut keys = Vec::with_capacity(manifest.keys.len());
+        for info in manifest.keys {
+            let text = match info.retired_at {
+                Some(_) => None,
+                None => {
+                    let path = key_path(dir, &info.kid);
+                    Some(
+                        fs::read_to_string(&path)
+                            .map_err(|source| KeyError::Io { path, source })?,
+                    )
+                }
+            };
+            keys.push((info, text));
+        }
+        Ok((manifest.active, keys))
+    }
+
+    /// A keyring from its keys (each with its key file's text; `None` only
+    /// for retired keys) and the id of the active one. `invalid` words a
+    /// problem of the list itself for where it came from.
+    pub fn from_parts(
+        parts: Vec<KeyPart>,
+        active: &Kid,
+        invalid: impl Fn(String) -> KeyError,
+    ) -> Result<Self, KeyError> {
         let mut keys = HashMap::new();
-        let infos = manifest.keys.clone();
-        for info in manifest
-            .keys
-            .into_iter()
-            .filter(|info| info.retired_at.is_none())
-        {
-            let path = key_path(dir, &info.kid);
-            let text = fs::read_to_string(&path).map_err(|source| KeyError::Io {
-                path: path.clone(),
-                source,
-            })?;
+        let mut infos = Vec::with_capacity(parts.len());
+        for (info, text) in parts {
+            infos.push(info.clone());
+            if info.retired_at.is_some() {
+                continue;
+            }
+            let text = text.ok_or_else(|| invalid(format!("key {} has no material", info.kid)))?;
             let material =
                 KeyMaterial::load(info.alg, &text).map_err(|reason| KeyError::Invalid {
                     kid: info.kid.to_string(),
@@ -164,22 +198,14 @@ impl KeyRing {
                 })?;
             let entry = Arc::new(Entry { info, material });
             if keys.insert(entry.info.kid.clone(), entry).is_some() {
-                return Err(KeyError::Manifest {
-                    path: manifest_path(dir),
-                    reason: "a kid is listed twice".into(),
-                });
+                return Err(invalid("a kid is listed twice".into()));
             }
         }
-        let active = keys
-            .get(&manifest.active)
-            .cloned()
-            .ok_or_else(|| KeyError::Manifest {
-                path: manifest_path(dir),
-                reason: format!(
-                    "the active key {} is not listed or is retired",
-                    manifest.active
-                ),
-            })?;
+        let active = keys.get(active).cloned().ok_or_else(|| {
+            invalid(format!(
+                "the active key {active} is not listed or is retired"
+            ))
+        })?;
         let header = serde_json::json!({
             "typ": "JWT",
             "alg": active.info.alg.as_str(),

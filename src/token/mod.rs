@@ -18,6 +18,7 @@ mod policy;
 pub mod revocation;
 mod sealing;
 mod self_test;
+mod stored_ring;
 mod verifier;
 
 pub use algorithm::KeyAlgorithm;
@@ -31,4 +32,5 @@ pub use keyset::{KeySet, VerifyingKey};
 pub use policy::{TokenPolicy, VerifyPolicy};
 pub use sealing::{KEK_BYTES, Kek, SealError};
 pub use self_test::self_test;
+pub use stored_ring::{RingDocument, RingError, SealedKey};
 pub use verifier::{MAX_TOKEN_BYTES, SignedToken, verify, verify_signature};

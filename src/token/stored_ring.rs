@@ -1,0 +1,231 @@
+//! The key ring as a store keeps it: one JSON document with a version, the
+//! active `kid`, and every key's public facts with its private part sealed
+//! under the KEK ([`super::sealing`]). Retired keys keep their facts but
+//! lose their material. The store only compares and swaps the text.
+//!
+//! [`RingDocument::open`] turns a document into a [`KeyRing`], failing on
+//! the first key the KEK cannot open, named by its `kid`.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Kek, KeyAlgorithm, KeyError, KeyInfo, KeyMaterial, KeyRing, Kid, SealError};
+
+/// One key in the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedKey {
+    /// Key id.
+    pub kid: Kid,
+    /// Its one algorithm.
+    pub alg: KeyAlgorithm,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it was retired, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<DateTime<Utc>>,
+    /// The key file's text sealed under the KEK; absent once retired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
+}
+
+/// The stored key ring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RingDocument {
+    /// Increases with every change; instances poll it.
+    pub version: u64,
+    /// The key that signs.
+    pub active: Kid,
+    /// Every key, retired ones included.
+    pub keys: Vec<SealedKey>,
+}
+
+/// Why a stored ring cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RingError {
+    /// A key does not open with this KEK.
+    #[error(transparent)]
+    Sealed(#[from] SealError),
+    /// The document or a key in it is not usable.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+impl RingDocument {
+    /// A first ring: one active key of `alg`.
+    pub fn generate(alg: KeyAlgorithm, now: DateTime<Utc>, kek: &Kek) -> Result<Self, RingError> {
+        let kid = Kid::generate(alg, now)?;
+        let text = KeyMaterial::generate(alg).map_err(KeyError::Generation)?;
+        Ok(Self {
+            version: 1,
+            active: kid.clone(),
+            keys: vec![SealedKey {
+                sealed: Some(kek.seal(kid.as_str(), alg, text.as_bytes())?),
+                kid,
+                alg,
+                created_at: now,
+                retired_at: None,
+            }],
+        })
+    }
+
+    /// The ring of a keys directory (`keyring.json` and `*.key`), sealed:
+    /// the same `kid`s, the same active key.
+    pub fn from_dir(dir: &Path, kek: &Kek) -> Result<Self, RingError> {
+        let (active, keys) = KeyRing::read_dir(dir)?;
+        let keys = keys
+            .into_iter()
+            .map(|(info, text)| {
+                let sealed = text
+                    .map(|text| kek.seal(info.kid.as_str(), info.alg, text.as_bytes()))
+                    .transpose()?;
+                Ok(SealedKey {
+                    kid: info.kid,
+                    alg: info.alg,
+                    created_at: info.created_at,
+                    retired_at: info.retired_at,
+                    sealed,
+                })
+            })
+            .collect::<Result<_, SealError>>()?;
+        Ok(Self {
+            version: 1,
+            active,
+            keys,
+        })
+    }
+
+    /// The keyring, every non-retired key opened with `kek`.
+    pub fn open(&self, kek: &Kek) -> Result<KeyRing, RingError> {
+        let mut parts = Vec::with_capacity(self.keys.len());
+        for key in &self.keys {
+            let text = match (&key.retired_at, &key.sealed) {
+                (Some(_), _) | (None, None) => None,
+                (None, Some(sealed)) => {
+                    let bytes = kek.open(key.kid.as_str(), key.alg, sealed)?;
+                    Some(String::from_utf8(bytes).map_err(|_| SealError::Open {
+                        kid: key.kid.to_string(),
+                    })?)
+                }
+            };
+            let info = KeyInfo {
+                kid: key.kid.clone(),
+                alg: key.alg,
+                created_at: key.created_at,
+                retired_at: key.retired_at,
+            };
+            parts.push((info, text));
+        }
+        Ok(KeyRing::from_parts(parts, &self.active, |reason| {
+            KeyError::Invalid {
+                kid: self.active.to_string(),
+                reason: format!("the stored key ring: {reason}"),
+            }
+        })?)
+    }
+
+    /// The document as stored.
+    pub fn to_json(&self) -> Result<String, KeyError> {
+        serde_json::to_string(self).map_err(|err| KeyError::Generation(err.to_string()))
+    }
+
+    /// A stored document.
+    pub fn from_json(text: &str) -> Result<Self, KeyError> {
+        serde_json::from_str(text).map_err(|err| KeyError::Invalid {
+            kid: "-".into(),
+            reason: format!("the stored key ring is not valid: {err}"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kek(byte: u8) -> Kek {
+        Kek::from_bytes(&[byte; super::super::KEK_BYTES]).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    #[test]
+    fn a_generated_ring_round_trips_through_its_json_and_signs() {
+        for alg in [
+            KeyAlgorithm::EdDSA,
+            KeyAlgorithm::ES256,
+            KeyAlgorithm::RS256,
+            KeyAlgorithm::HS256,
+        ] {
+            let doc = RingDocument::generate(alg, Utc::now(), &kek(1))
+                .unwrap_or_else(|e| unreachable!("{e}"));
+            let json = doc.to_json().unwrap_or_default();
+            let back = RingDocument::from_json(&json).unwrap_or_else(|e| unreachable!("{e}"));
+            assert_eq!(back, doc);
+            let ring = back.open(&kek(1)).unwrap_or_else(|e| unreachable!("{e}"));
+            assert_eq!(ring.active().0.kid, doc.active);
+            assert!(ring.active().1.sign(b"message").is_ok());
+            // The stored text holds no private key material in clear: no
+            // 16-character run of the key file appears in it.
+            let sealed = doc.keys[0].sealed.clone().unwrap_or_default();
+            let secret = kek(1)
+                .open(doc.active.as_str(), alg, &sealed)
+                .map(|bytes| String::from_utf8(bytes).unwrap_or_default())
+                .unwrap_or_default();
+            assert!(secret.len() > 32, "{alg:?}");
+            let body: String = secret.lines().filter(|l| !l.starts_with("-----")).collect();
+            for start in (0..body.len().saturating_sub(16)).step_by(8) {
+                assert!(
+                    !json.contains(&body[start..start + 16]),
+                    "{alg:?} leaks its key"
+                );
+            }
+            assert!(!json.contains("PRIVATE KEY"), "{alg:?}");
+        }
+    }
+
+    #[test]
+    fn the_wrong_kek_names_the_first_kid_it_cannot_open() {
+        let doc = RingDocument::generate(KeyAlgorithm::EdDSA, Utc::now(), &kek(1))
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        match doc.open(&kek(2)) {
+            Err(RingError::Sealed(SealError::Open { kid })) => {
+                assert_eq!(kid, doc.active.to_string())
+            }
+            other => unreachable!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_keys_directory_migrates_with_its_kids_and_active_key() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
+        let now = Utc::now();
+        let first = KeyRing::generate(dir.path(), KeyAlgorithm::EdDSA, now)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let second = KeyRing::generate(dir.path(), KeyAlgorithm::ES256, now)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let third = KeyRing::generate(dir.path(), KeyAlgorithm::EdDSA, now)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        KeyRing::retire(dir.path(), first.kid.as_str(), now)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let on_disk = KeyRing::load(dir.path()).unwrap_or_else(|e| unreachable!("{e}"));
+
+        let doc =
+            RingDocument::from_dir(dir.path(), &kek(3)).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(doc.active, third.kid);
+        let retired = doc.keys.iter().find(|k| k.kid == first.kid);
+        assert!(retired.is_some_and(|k| k.sealed.is_none() && k.retired_at.is_some()));
+        let ring = doc.open(&kek(3)).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(ring.active().0.kid, third.kid);
+        assert!(
+            ring.get(&second.kid).is_some(),
+            "the older key keeps verifying"
+        );
+        assert!(ring.get(&first.kid).is_none(), "the retired key does not");
+        assert_eq!(
+            ring.keyset().jwks(),
+            on_disk.keyset().jwks(),
+            "the same published keys"
+        );
+    }
+}
