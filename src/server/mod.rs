@@ -55,9 +55,10 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // One permit a connection; `acquire_many` at shutdown counts in u32.
     let permits = u32::try_from(options.max_connections)
         .ok()
-        .filter(|n| *n > 0 && *n <= u32::try_from(Semaphore::MAX_PERMITS).unwrap_or(u32::MAX))
+        .filter(|n| *n > 0)
         .ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
