@@ -23,6 +23,9 @@ pub struct SealedKey {
     pub alg: KeyAlgorithm,
     /// When it was made.
     pub created_at: DateTime<Utc>,
+    /// When it last became the active key, if it ever did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activated_at: Option<DateTime<Utc>>,
     /// When it was retired, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<DateTime<Utc>>,
@@ -41,6 +44,41 @@ pub struct RingDocument {
     pub active: Kid,
     /// Every key, retired ones included.
     pub keys: Vec<SealedKey>,
+}
+
+/// Where a key stands in its life: published (in the JWKS, verifies, does
+/// not sign) → active (signs; one at a time) → retired (gone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Verifies and is published, does not sign.
+    Published,
+    /// Signs.
+    Active,
+    /// Neither verifies nor is published.
+    Retired,
+}
+
+impl KeyState {
+    /// The state as the API and CLI show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Published => "published",
+            Self::Active => "active",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+/// Why a change to the ring is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RingChangeError {
+    /// No key with this id.
+    #[error("no key {0}")]
+    UnknownKid(String),
+    /// The change contradicts the key's state (retiring the active key,
+    /// activating a retired one).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// Why a stored ring cannot be used.
@@ -67,9 +105,105 @@ impl RingDocument {
                 kid,
                 alg,
                 created_at: now,
+                activated_at: Some(now),
                 retired_at: None,
             }],
         })
+    }
+
+    /// The state of `key` in this ring.
+    pub fn state(&self, key: &SealedKey) -> KeyState {
+        if key.retired_at.is_some() {
+            KeyState::Retired
+        } else if key.kid == self.active {
+            KeyState::Active
+        } else {
+            KeyState::Published
+        }
+    }
+
+    fn find_mut(&mut self, kid: &str) -> Result<&mut SealedKey, RingChangeError> {
+        self.keys
+            .iter_mut()
+            .find(|key| key.kid.as_str() == kid)
+            .ok_or_else(|| RingChangeError::UnknownKid(kid.to_owned()))
+    }
+
+    /// Adds a new key of `alg`, published; active at once with `activate`.
+    /// Returns its id. The version moves on.
+    pub fn add(
+        &mut self,
+        alg: KeyAlgorithm,
+        activate: bool,
+        now: DateTime<Utc>,
+        kek: &Kek,
+    ) -> Result<Kid, RingError> {
+        let kid = Kid::generate(alg, now)?;
+        let text = KeyMaterial::generate(alg).map_err(KeyError::Generation)?;
+        self.keys.push(SealedKey {
+            sealed: Some(kek.seal(kid.as_str(), alg, text.as_bytes())?),
+            kid: kid.clone(),
+            alg,
+            created_at: now,
+            activated_at: None,
+            retired_at: None,
+        });
+        if activate {
+            self.active = kid.clone();
+            if let Some(key) = self.keys.last_mut() {
+                key.activated_at = Some(now);
+            }
+        }
+        self.version += 1;
+        Ok(kid)
+    }
+
+    /// Makes a published key the one that signs; the former active key
+    /// stays published (it still verifies what it signed).
+    pub fn activate(&mut self, kid: &str, now: DateTime<Utc>) -> Result<(), RingChangeError> {
+        let already = self.active.as_str() == kid;
+        let key = self.find_mut(kid)?;
+        if key.retired_at.is_some() {
+            return Err(RingChangeError::Conflict(format!(
+                "{kid} is retired and cannot sign again"
+            )));
+        }
+        if !already {
+            key.activated_at = Some(now);
+            let kid = key.kid.clone();
+            self.active = kid;
+            self.version += 1;
+        }
+        Ok(())
+    }
+
+    /// Retires a key: it stops verifying and its private part is dropped.
+    /// The active key cannot be retired.
+    pub fn retire(&mut self, kid: &str, now: DateTime<Utc>) -> Result<(), RingChangeError> {
+        if self.active.as_str() == kid {
+            return Err(RingChangeError::Conflict(format!(
+                "{kid} is the active key: activate another first"
+            )));
+        }
+        let key = self.find_mut(kid)?;
+        if key.retired_at.is_none() {
+            key.retired_at = Some(now);
+            key.sealed = None;
+            self.version += 1;
+        }
+        Ok(())
+    }
+
+    /// Every key sealed again under `new`, after opening it with `old`.
+    pub fn reseal(&mut self, old: &Kek, new: &Kek) -> Result<(), RingError> {
+        for key in &mut self.keys {
+            if let Some(sealed) = &key.sealed {
+                let secret = old.open(key.kid.as_str(), key.alg, sealed)?;
+                key.sealed = Some(new.seal(key.kid.as_str(), key.alg, &secret)?);
+            }
+        }
+        self.version += 1;
+        Ok(())
     }
 
     /// The ring of a keys directory (`keyring.json` and `*.key`), sealed:
@@ -82,10 +216,12 @@ impl RingDocument {
                 let sealed = text
                     .map(|text| kek.seal(info.kid.as_str(), info.alg, text.as_bytes()))
                     .transpose()?;
+                let activated_at = (info.kid == active).then_some(info.created_at);
                 Ok(SealedKey {
                     kid: info.kid,
                     alg: info.alg,
                     created_at: info.created_at,
+                    activated_at,
                     retired_at: info.retired_at,
                     sealed,
                 })
@@ -144,6 +280,74 @@ impl RingDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staged_rotation_publishes_activates_and_retires() {
+        let (old, new) = (kek(1), kek(2));
+        let t0 = Utc::now();
+        let mut doc = RingDocument::generate(KeyAlgorithm::EdDSA, t0, &old)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let first = doc.active.clone();
+        let v1 = doc.version;
+        let second = doc
+            .add(KeyAlgorithm::ES256, false, t0, &old)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(doc.version > v1);
+        let states = |doc: &RingDocument| {
+            doc.keys
+                .iter()
+                .map(|k| (k.kid.clone(), doc.state(k)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            states(&doc),
+            vec![
+                (first.clone(), KeyState::Active),
+                (second.clone(), KeyState::Published)
+            ]
+        );
+        let ring = doc.open(&old).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(ring.active().0.kid, first, "a published key does not sign");
+        assert!(
+            ring.get(&second).is_some(),
+            "it verifies and is in the JWKS"
+        );
+
+        assert_eq!(
+            doc.retire(first.as_str(), t0),
+            Err(RingChangeError::Conflict(format!(
+                "{first} is the active key: activate another first"
+            )))
+        );
+        assert_eq!(
+            doc.activate("nope", t0),
+            Err(RingChangeError::UnknownKid("nope".into()))
+        );
+        assert_eq!(doc.activate(second.as_str(), t0), Ok(()));
+        assert_eq!(doc.retire(first.as_str(), t0), Ok(()));
+        assert_eq!(
+            states(&doc),
+            vec![
+                (first.clone(), KeyState::Retired),
+                (second.clone(), KeyState::Active)
+            ]
+        );
+        assert!(
+            doc.keys[0].sealed.is_none(),
+            "a retired key's private part is dropped"
+        );
+        assert!(matches!(
+            doc.activate(first.as_str(), t0),
+            Err(RingChangeError::Conflict(_))
+        ));
+
+        doc.reseal(&old, &new)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(doc.open(&old).is_err());
+        let ring = doc.open(&new).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(ring.active().0.kid, second);
+        assert!(ring.get(&first).is_none());
+    }
 
     fn kek(byte: u8) -> Kek {
         Kek::from_bytes(&[byte; super::super::KEK_BYTES]).unwrap_or_else(|e| unreachable!("{e}"))
