@@ -95,19 +95,12 @@ pub enum RingError {
 impl RingDocument {
     /// A first ring: one active key of `alg`.
     pub fn generate(alg: KeyAlgorithm, now: DateTime<Utc>, kek: &Kek) -> Result<Self, RingError> {
-        let kid = Kid::generate(alg, now)?;
-        let text = KeyMaterial::generate(alg).map_err(KeyError::Generation)?;
+        let mut key = new_key(alg, now, kek)?;
+        key.activated_at = Some(now);
         Ok(Self {
             version: 1,
-            active: kid.clone(),
-            keys: vec![SealedKey {
-                sealed: Some(kek.seal(kid.as_str(), alg, text.as_bytes())?),
-                kid,
-                alg,
-                created_at: now,
-                activated_at: Some(now),
-                retired_at: None,
-            }],
+            active: key.kid.clone(),
+            keys: vec![key],
         })
     }
 
@@ -138,22 +131,13 @@ impl RingDocument {
         now: DateTime<Utc>,
         kek: &Kek,
     ) -> Result<Kid, RingError> {
-        let kid = Kid::generate(alg, now)?;
-        let text = KeyMaterial::generate(alg).map_err(KeyError::Generation)?;
-        self.keys.push(SealedKey {
-            sealed: Some(kek.seal(kid.as_str(), alg, text.as_bytes())?),
-            kid: kid.clone(),
-            alg,
-            created_at: now,
-            activated_at: None,
-            retired_at: None,
-        });
+        let mut key = new_key(alg, now, kek)?;
+        let kid = key.kid.clone();
         if activate {
+            key.activated_at = Some(now);
             self.active = kid.clone();
-            if let Some(key) = self.keys.last_mut() {
-                key.activated_at = Some(now);
-            }
         }
+        self.keys.push(key);
         self.version += 1;
         Ok(kid)
     }
@@ -275,6 +259,20 @@ impl RingDocument {
             reason: format!("the stored key ring is not valid: {err}"),
         })
     }
+}
+
+/// A fresh key of `alg`, sealed, not yet active.
+fn new_key(alg: KeyAlgorithm, now: DateTime<Utc>, kek: &Kek) -> Result<SealedKey, RingError> {
+    let kid = Kid::generate(alg, now)?;
+    let text = KeyMaterial::generate(alg).map_err(KeyError::Generation)?;
+    Ok(SealedKey {
+        sealed: Some(kek.seal(kid.as_str(), alg, text.as_bytes())?),
+        kid,
+        alg,
+        created_at: now,
+        activated_at: None,
+        retired_at: None,
+    })
 }
 
 #[cfg(test)]

@@ -168,9 +168,8 @@ async fn a_killed_master_fails_its_slots_fast_and_the_others_keep_working() {
             (503, Some("store_unavailable")),
             "{id}"
         );
-        // Tells an answer from a hang (the deadline is 1 s); not a latency bound.
         assert!(
-            started.elapsed() < Duration::from_secs(8),
+            started.elapsed() < crate::store_faults::NOT_A_HANG,
             "{id} took {:?}: a hang, not a deadline",
             started.elapsed()
         );

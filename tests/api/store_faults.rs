@@ -20,7 +20,7 @@ async fn timed_call(app: &TestApp, id: &str) -> (u16, Value, Duration) {
 /// reconnect of an unbounded client takes about 10 s per call), so a busy
 /// machine cannot fail it. The latency itself is a figure for the load
 /// harnesses, not an assertion.
-const NOT_A_HANG: Duration = Duration::from_secs(8);
+pub(crate) const NOT_A_HANG: Duration = Duration::from_secs(8);
 
 fn assert_unavailable(status: u16, body: &Value, elapsed: Duration) {
     assert_eq!(status, 503, "{body}");

@@ -187,13 +187,13 @@ impl RedisStore {
         conn: &mut RedisConn,
         key: &str,
         stored: &str,
-        next: &GroupRecord,
+        next: &str,
     ) -> Result<Option<Option<String>>, StoreError> {
         let outcome: Value = self
             .compare_and_set
             .key(key)
             .arg(stored)
-            .arg(encode(next)?)
+            .arg(next)
             .invoke_async(conn)
             .await
             .map_err(unavailable)?;
@@ -264,7 +264,7 @@ impl RedisStore {
             };
             next.check_token_room(change).map_err(StoreError::Invalid)?;
             match self
-                .compare_and_set(&mut conn, &key, &stored, &next)
+                .compare_and_set(&mut conn, &key, &stored, &encode(&next)?)
                 .await?
             {
                 None => {
@@ -337,7 +337,7 @@ impl GroupStore for RedisStore {
                 self.raise(&mut conn, &self.floor_key(id), next.r#gen)
                     .await?;
                 match self
-                    .compare_and_set(&mut conn, &key, &stored, &next)
+                    .compare_and_set(&mut conn, &key, &stored, &encode(&next)?)
                     .await?
                 {
                     None => return Ok(Some(next)),
@@ -468,17 +468,10 @@ impl GroupStore for RedisStore {
                         .map_err(unavailable)?;
                     Ok(set.is_some())
                 }
-                Some(expected) => {
-                    let outcome: Value = self
-                        .compare_and_set
-                        .key(&key)
-                        .arg(expected)
-                        .arg(next)
-                        .invoke_async(&mut conn)
-                        .await
-                        .map_err(unavailable)?;
-                    Ok(matches!(outcome, Value::Int(1)))
-                }
+                Some(expected) => Ok(self
+                    .compare_and_set(&mut conn, &key, expected, next)
+                    .await?
+                    .is_none()),
             }
         })
         .await
