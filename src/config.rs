@@ -11,7 +11,9 @@ use clap::Args;
 use std::sync::Arc;
 
 use crate::auth::Secret;
+use crate::ring::Bootstrap;
 use crate::store::{EmbeddedStore, GroupStore, RedisConfig, RedisStore, RedisTarget};
+use crate::token::{Kek, KeyAlgorithm};
 
 /// Parses a human duration (`90s`, `15m`, `24h`, `7d`); zero is refused.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -102,6 +104,60 @@ pub fn parse_cluster_nodes(list: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
+/// Where the key-encryption key (KEK) is, and the keys directory of
+/// earlier versions (imported into the store's key ring at first start).
+/// `TESSERA_KEK` (environment only: base64url of 32 bytes) wins over the
+/// file.
+#[derive(Debug, Clone, Args)]
+pub struct KeyRingArgs {
+    /// Directory of the KEK file (by default) and of signing keys kept by
+    /// earlier versions, imported into the store once.
+    #[arg(long, env = "TESSERA_KEYS_DIR", default_value = "keys")]
+    pub keys_dir: PathBuf,
+
+    /// The key-encryption key file: 32 bytes, created (mode 0600) by
+    /// `serve` when absent. Every instance of one store needs the same
+    /// KEK [default: <keys-dir>/kek].
+    #[arg(long, env = "TESSERA_KEK_FILE")]
+    pub kek_file: Option<PathBuf>,
+}
+
+/// The environment variable holding the KEK itself.
+pub const KEK_ENV: &str = "TESSERA_KEK";
+
+impl KeyRingArgs {
+    /// The KEK file in use.
+    pub fn kek_path(&self) -> PathBuf {
+        self.kek_file
+            .clone()
+            .unwrap_or_else(|| self.keys_dir.join("kek"))
+    }
+
+    /// The KEK (`TESSERA_KEK`, or the file, created when absent if
+    /// `create`).
+    pub fn kek(&self, create: bool) -> Result<Kek, String> {
+        let env = std::env::var(KEK_ENV).ok();
+        let path = self.kek_path();
+        let loaded = if create {
+            Kek::load(env.as_deref(), &path)
+        } else {
+            Kek::load_existing(env.as_deref(), &path)
+        };
+        loaded.map_err(|err| {
+            format!("the key-encryption key (TESSERA_KEK, or --kek-file / TESSERA_KEK_FILE): {err}")
+        })
+    }
+
+    /// How to create the ring in an empty store: import the keys
+    /// directory if it holds keys, otherwise one new key of `first_alg`.
+    pub fn bootstrap(&self, first_alg: KeyAlgorithm) -> Bootstrap {
+        Bootstrap {
+            legacy_dir: Some(self.keys_dir.clone()),
+            first_alg,
+        }
+    }
+}
+
 /// Options of `tessera serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -113,9 +169,19 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub store: StoreArgs,
 
-    /// Directory of the signing keys (an EdDSA key is generated on first start).
-    #[arg(long, env = "TESSERA_KEYS_DIR", default_value = "keys")]
-    pub keys_dir: PathBuf,
+    /// The key-encryption key and the keys directory.
+    #[command(flatten)]
+    pub ring: KeyRingArgs,
+
+    /// Scheduled key rotation: publish a new key when the active one is
+    /// this old (off when not given), e.g. 30d.
+    #[arg(long, env = "TESSERA_ROTATE_EVERY", value_parser = parse_duration)]
+    pub rotate_every: Option<Duration>,
+
+    /// How long a scheduled new key is published before it signs
+    /// [default: the JWKS max-age (5m) plus --leeway].
+    #[arg(long, env = "TESSERA_PUBLISH_DELAY", value_parser = parse_duration)]
+    pub publish_delay: Option<Duration>,
 
     /// `iss` of issued tokens [default: http://<address listened on>].
     #[arg(long, env = "TESSERA_ISSUER")]

@@ -12,10 +12,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::FieldError;
+use crate::ring::SharedRingError;
 use crate::sql::SqlError;
 use crate::store::StoreError;
-use crate::token::TokenError;
 use crate::token::revocation::VerifyFailure;
+use crate::token::{NoKeys, TokenError};
 
 /// Seconds a client should wait before retrying a 503 or 429.
 const RETRY_AFTER_SECS: &str = "1";
@@ -46,6 +47,7 @@ pub enum ErrorCode {
     SqlTenantFilterMissing,
     SqlTooLarge,
     KeysUnavailable,
+    Conflict,
 }
 
 impl ErrorCode {
@@ -74,6 +76,7 @@ impl ErrorCode {
             Self::SqlTenantFilterMissing => "sql_tenant_filter_missing",
             Self::SqlTooLarge => "sql_too_large",
             Self::KeysUnavailable => "keys_unavailable",
+            Self::Conflict => "conflict",
         }
     }
 
@@ -94,6 +97,7 @@ impl ErrorCode {
             | Self::TokenClaimsInvalid => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge | Self::SqlTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -165,6 +169,42 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(field) => field.into(),
             StoreError::Corrupt(_) => Self::internal(&err),
         }
+    }
+}
+
+impl From<SharedRingError> for ApiError {
+    fn from(err: SharedRingError) -> Self {
+        use crate::token::RingChangeError;
+        match err {
+            SharedRingError::Store(err) => err.into(),
+            SharedRingError::Contention => {
+                Self::new(ErrorCode::Conflict, "the key ring changed meanwhile; retry")
+            }
+            SharedRingError::Absent => {
+                tracing::warn!(detail = %err, "no key ring");
+                Self::new(
+                    ErrorCode::KeysUnavailable,
+                    "the key ring is not in the store yet; retry shortly",
+                )
+            }
+            SharedRingError::Change(RingChangeError::UnknownKid(kid)) => {
+                Self::new(ErrorCode::NotFound, format!("no key {kid}"))
+            }
+            SharedRingError::Change(RingChangeError::Conflict(why)) => {
+                Self::new(ErrorCode::Conflict, why)
+            }
+            SharedRingError::Ring(_) | SharedRingError::SelfTest(_) => Self::internal(&err),
+        }
+    }
+}
+
+impl From<NoKeys> for ApiError {
+    fn from(err: NoKeys) -> Self {
+        tracing::warn!(detail = %err, "no signing keys");
+        Self::new(
+            ErrorCode::KeysUnavailable,
+            "the signing keys are not loaded yet; retry shortly",
+        )
     }
 }
 
@@ -304,6 +344,7 @@ mod tests {
             ErrorCode::SqlTenantFilterMissing,
             ErrorCode::SqlTooLarge,
             ErrorCode::KeysUnavailable,
+            ErrorCode::Conflict,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), all.len());

@@ -20,6 +20,7 @@ pub mod json_strict;
 pub mod middleware;
 mod newtype;
 mod private_fs;
+pub mod ring;
 pub mod server;
 pub mod sql;
 pub mod state;

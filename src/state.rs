@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::auth::ApiKeyHash;
 use crate::clock::SharedClock;
+use crate::ring::SharedRing;
 use crate::store::GroupStore;
 use crate::token::{KeyHandle, TokenPolicy};
 
@@ -14,8 +15,11 @@ use crate::token::{KeyHandle, TokenPolicy};
 pub struct AppState {
     /// Groups and API keys.
     pub store: Arc<dyn GroupStore>,
-    /// Signing and verifying keys (replaced on SIGHUP).
+    /// Signing and verifying keys (replaced when the stored ring changes).
     pub keys: KeyHandle,
+    /// The key ring in the store, which installs into `keys` (the admin
+    /// key endpoints change it).
+    pub ring: Arc<SharedRing>,
     /// Issuer, audience and lifetimes of tokens.
     pub tokens: Arc<TokenPolicy>,
     /// The time source.

@@ -12,13 +12,15 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: the store answers (a signing key is always loaded: the
-/// service does not start without one); `503 store_unavailable` otherwise.
+/// `GET /readyz`: the key ring is loaded and the store answers;
+/// `503 keys_unavailable` or `503 store_unavailable` otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let keys = state.keys.loaded()?;
     state.store.ping().await?;
-    let keys = state.keys.current();
     let (active, _) = keys.active();
-    Ok(Json(
-        json!({"status": "ready", "active_kid": active.kid.as_str()}),
-    ))
+    Ok(Json(json!({
+        "status": "ready",
+        "active_kid": active.kid.as_str(),
+        "keys": keys.keyset().len(),
+    })))
 }

@@ -7,20 +7,22 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// How long clients may cache the document. Renderers that meet an unknown
 /// `kid` refetch sooner (the middleware at most once per 30 s).
 pub const JWKS_MAX_AGE_SECS: u32 = 300;
 
-/// The handler.
-pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    let keys = state.keys.current();
-    (
+/// The handler; `503 keys_unavailable` (never cached) until the key ring
+/// has been read from the store.
+pub async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let keys = state.keys.loaded()?;
+    Ok((
         [(
             header::CACHE_CONTROL,
             format!("public, max-age={JWKS_MAX_AGE_SECS}"),
         )],
         Json(keys.keyset().jwks()),
-    )
+    ))
 }

@@ -6,6 +6,7 @@ mod auth;
 mod extract;
 mod health;
 mod jwks;
+mod keys;
 mod sql;
 mod user;
 mod users;
@@ -22,6 +23,7 @@ use crate::state::AppState;
 
 pub use auth::Admin;
 pub use extract::{JsonObject, MaybeJsonObject};
+pub use jwks::JWKS_MAX_AGE_SECS;
 pub use verify::bearer_token;
 
 /// The largest request body accepted, in bytes.
@@ -37,6 +39,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/users/export", get(users::export_users))
         .route("/api/verify", post(verify::verify_token))
         .route("/api/sql/resolve", post(sql::resolve_sql))
+        .route("/api/keys", get(keys::list_keys).post(keys::create_key))
+        .route("/api/keys/{kid}/activate", post(keys::activate_key))
+        .route("/api/keys/{kid}/retire", post(keys::retire_key))
         .route("/.well-known/jwks.json", get(jwks::jwks))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -33,7 +33,7 @@ pub async fn verify_token(
 /// Verifies `token` with the service's keys and policy, then, when the
 /// store check is on, that its group still exists unrevoked.
 pub async fn verified_claims(state: &AppState, token: &str) -> Result<Claims, ApiError> {
-    let keys = state.keys.current();
+    let keys = state.keys.loaded()?;
     let claims = verify(
         keys.keyset(),
         &state.tokens.verify,

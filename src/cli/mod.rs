@@ -23,7 +23,9 @@ pub use token::TokenCommand;
 const ENVIRONMENT_HELP: &str = "\
 Every option can also be set with the environment variable shown.
 TESSERA_API_KEY (environment only): an operator-supplied admin API key,
-accepted as is. Logging follows RUST_LOG (default: info).";
+accepted as is. TESSERA_KEK (environment only): the key-encryption key,
+base64url of 32 bytes; wins over --kek-file. Logging follows RUST_LOG
+(default: info).";
 
 /// Issues and verifies user-group tokens for embedded analytics dashboards.
 #[derive(Debug, Parser)]
@@ -52,7 +54,7 @@ pub enum Command {
     /// Create, list and revoke admin API keys.
     #[command(subcommand)]
     ApiKeys(ApiKeysCommand),
-    /// Manage the signing keys of the keys directory.
+    /// Manage the signing key ring in the store.
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Verify a token offline, or inspect one.
@@ -84,18 +86,57 @@ pub async fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         None => serve::run(cli.serve).await,
         Some(Command::Serve(args)) => serve::run(args).await,
-        Some(Command::ApiKeys(command)) => api_keys::run(command).await,
-        Some(Command::Keys(command)) => keys::run(command),
-        Some(Command::Token(command)) => token::run(command).await,
-        Some(Command::Sql(command)) => sql::run(command).await,
-        Some(Command::Export { store }) => transfer::run_export(&store).await,
-        Some(Command::Import { overwrite, store }) => transfer::run_import(&store, overwrite).await,
+        Some(Command::ApiKeys(command)) => api_keys::run(command).await.map_err(Failure::from),
+        Some(Command::Keys(command)) => keys::run(command).await,
+        Some(Command::Token(command)) => token::run(command).await.map_err(Failure::from),
+        Some(Command::Sql(command)) => sql::run(command).await.map_err(Failure::from),
+        Some(Command::Export { store }) => {
+            transfer::run_export(&store).await.map_err(Failure::from)
+        }
+        Some(Command::Import { overwrite, store }) => transfer::run_import(&store, overwrite)
+            .await
+            .map_err(Failure::from),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.exit)
         }
+    }
+}
+
+/// Why a command failed, and the exit code that says so: 1 in general, 2
+/// when the key-encryption key cannot open the stored key ring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What to print.
+    pub message: String,
+    /// The process exit code.
+    pub exit: u8,
+}
+
+impl Failure {
+    /// The exit code of a KEK that cannot open the stored ring.
+    pub const WRONG_KEK: u8 = 2;
+
+    /// The KEK cannot open the stored ring.
+    pub fn wrong_kek(message: String) -> Self {
+        Self {
+            message,
+            exit: Self::WRONG_KEK,
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self { message, exit: 1 }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
     }
 }

@@ -1,25 +1,32 @@
-//! `tessera serve`: load the keys (generating one on first start), prove
-//! they sign and verify, open the store, make sure an admin key exists,
-//! and serve until SIGTERM or Ctrl-C.
+//! `tessera serve`: open the store, load the shared key ring (creating it
+//! on the first start, importing a keys directory of an earlier version),
+//! make sure an admin key exists, and serve until SIGTERM or Ctrl-C. The
+//! ring is followed every second (and at once on SIGHUP) and, with
+//! `--rotate-every`, rotated on schedule.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tracing_subscriber::EnvFilter;
 
+use super::Failure;
 use super::api_keys::create_api_key;
 use crate::auth::{ApiKey, ApiKeyName};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::ServeArgs;
+use crate::ring::follow::{POLL_EVERY, follow, log_refresh};
+use crate::ring::schedule::{self, Rotation};
+use crate::ring::{SharedRing, SharedRingError};
 use crate::state::AppState;
 use crate::store::GroupStore;
-use crate::token::{KeyHandle, KeyRing, TokenPolicy, VerifyPolicy, self_test};
+use crate::token::{KeyAlgorithm, KeyHandle, TokenPolicy, VerifyPolicy};
 
 /// The name of the admin key created when none exists.
 const BOOTSTRAP_KEY_NAME: &str = "initial";
 
 /// Runs the service.
-pub async fn run(args: ServeArgs) -> Result<(), String> {
+pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     init_logging();
     let clock: SharedClock = Arc::new(SystemClock);
     // Bind before creating any file, so a second instance on a taken port
@@ -30,30 +37,55 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let address = listener.local_addr().map_err(|err| err.to_string())?;
     let tokens = policy(&args, address)?;
     let operator_key = operator_key()?;
+    let rotation = rotation(&args)?;
 
-    let (keys, created) = KeyRing::load_or_init(&args.keys_dir, clock.now())
-        .map_err(|err| format!("signing keys: {err}"))?;
-    if let Some(kid) = created {
-        tracing::info!(%kid, dir = %args.keys_dir.display(), "generated the first signing key (EdDSA)");
-    }
-    self_test(&keys, &tokens, clock.now())
-        .map_err(|err| format!("signing self-test failed, refusing to start: {err}"))?;
-
+    let kek = Arc::new(args.ring.kek(true)?);
     let store = args.store.open()?;
+    let keys = KeyHandle::empty();
+    let ring = Arc::new(SharedRing::new(
+        store.clone(),
+        kek,
+        keys.clone(),
+        clock.clone(),
+    ));
+    let bootstrap = args.ring.bootstrap(KeyAlgorithm::EdDSA);
+    match ring.refresh(Some(&bootstrap)).await {
+        Ok(refreshed) => log_refresh(&ring, &refreshed),
+        Err(err) if err.unopened_kid().is_some() => {
+            let kid = err.unopened_kid().unwrap_or_default();
+            return Err(Failure::wrong_kek(format!(
+                "the key-encryption key cannot open signing key {kid} of the stored key ring; \
+                 every instance of one store needs the same KEK (TESSERA_KEK, or --kek-file / \
+                 TESSERA_KEK_FILE, now {}). Refusing to start; nothing was changed",
+                args.ring.kek_path().display()
+            )));
+        }
+        Err(SharedRingError::Store(err)) => tracing::warn!(
+            %err,
+            "the store is unavailable: serving without signing keys until it answers \
+             (/readyz and key-dependent routes answer 503 meanwhile)"
+        ),
+        Err(err) => return Err(format!("signing keys: {err}; refusing to start").into()),
+    }
     if operator_key.is_none() {
         tokio::spawn(ensure_admin_key(store.clone()));
     }
 
-    let keys = KeyHandle::new(keys);
-    tokio::spawn(reload_keys_on_sighup(
-        keys.clone(),
-        args.keys_dir.clone(),
-        tokens.clone(),
-        clock.clone(),
-    ));
+    let wake = Arc::new(Notify::new());
+    tokio::spawn(follow(ring.clone(), POLL_EVERY, wake.clone(), bootstrap));
+    tokio::spawn(refresh_on_sighup(wake));
+    if let Some(rotation) = rotation {
+        tracing::info!(
+            every = %humantime::format_duration(rotation.every),
+            publish_delay = %humantime::format_duration(rotation.publish_delay),
+            "scheduled key rotation on"
+        );
+        tokio::spawn(schedule::run(ring.clone(), rotation, POLL_EVERY));
+    }
     let state = AppState {
         store,
         keys,
+        ring,
         tokens: Arc::new(tokens),
         clock,
         operator_key,
@@ -65,6 +97,31 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|err| format!("server error: {err}"))?;
     tracing::info!("tessera stopped");
     Ok(())
+}
+
+/// The rotation timetable of `--rotate-every` and `--publish-delay`.
+fn rotation(args: &ServeArgs) -> Result<Option<Rotation>, String> {
+    let Some(every) = args.rotate_every else {
+        if args.publish_delay.is_some() {
+            return Err("--publish-delay / TESSERA_PUBLISH_DELAY needs --rotate-every".into());
+        }
+        return Ok(None);
+    };
+    let publish_delay = args
+        .publish_delay
+        .unwrap_or(Duration::from_secs(u64::from(crate::api::JWKS_MAX_AGE_SECS)) + args.leeway);
+    if publish_delay >= every {
+        return Err(format!(
+            "--publish-delay ({}) must be shorter than --rotate-every ({})",
+            humantime::format_duration(publish_delay),
+            humantime::format_duration(every)
+        ));
+    }
+    Ok(Some(Rotation {
+        every,
+        publish_delay,
+        retire_after: args.max_token_ttl + args.leeway,
+    }))
 }
 
 /// The longest clock skew `--leeway` may tolerate.
@@ -178,34 +235,18 @@ fn print_banner(key: &ApiKey) {
     );
 }
 
-/// Reloads the keys directory on every SIGHUP. A keyring that does not load
-/// or fails the self-test is refused, and the current one stays.
-async fn reload_keys_on_sighup(
-    keys: KeyHandle,
-    dir: std::path::PathBuf,
-    tokens: TokenPolicy,
-    clock: SharedClock,
-) {
+/// Reads the stored key ring at once on every SIGHUP (it is read every
+/// second anyway).
+async fn refresh_on_sighup(wake: Arc<Notify>) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        return tracing::error!("cannot listen for SIGHUP; key changes need a restart");
+        return tracing::error!(
+            "cannot listen for SIGHUP; the key ring is still read every second"
+        );
     };
     while hangups.recv().await.is_some() {
-        let loaded = KeyRing::load(&dir)
-            .map_err(|err| err.to_string())
-            .and_then(|ring| {
-                self_test(&ring, &tokens, clock.now())
-                    .map(|()| ring)
-                    .map_err(|err| err.to_string())
-            });
-        match loaded {
-            Ok(ring) => {
-                let kid = ring.active().0.kid.clone();
-                keys.replace(ring);
-                tracing::info!(active_kid = %kid, "signing keys reloaded");
-            }
-            Err(err) => tracing::error!(%err, "key reload refused; the previous keys stay"),
-        }
+        tracing::info!("SIGHUP: reading the key ring now");
+        wake.notify_one();
     }
 }
 

@@ -1,8 +1,8 @@
 //! `tessera token`: verify a token offline (with the published JWKS or the
-//! keys directory, by the same policy as the service) or inspect one
+//! store's key ring, by the same policy as the service) or inspect one
 //! without verifying it. Offline verification cannot see revocations.
 
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -11,20 +11,26 @@ use chrono::Utc;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use crate::config::parse_duration;
+use crate::clock::SystemClock;
+use crate::config::{KeyRingArgs, StoreArgs, parse_duration};
 use crate::middleware::{KeySource, Keys};
-use crate::token::{Claims, VerifyPolicy, verify};
+use crate::ring::SharedRing;
+use crate::token::{Claims, KeyHandle, KeySet, VerifyPolicy, verify};
 
 /// How to verify a token offline; shared by `token verify` and
 /// `sql resolve`.
 #[derive(Debug, Clone, Args)]
 pub struct OfflineVerifyArgs {
-    /// A JWKS file or an http(s) URL; without it, the keys directory.
+    /// A JWKS file or an http(s) URL; without it, the key ring in the
+    /// store (opened with the KEK; HMAC keys included).
     #[arg(long)]
     pub jwks: Option<String>,
-    /// Directory of the signing keys (used when --jwks is not given).
-    #[arg(long, env = "TESSERA_KEYS_DIR", default_value = "keys")]
-    pub keys_dir: PathBuf,
+    /// The store whose key ring verifies (when --jwks is not given).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The KEK that opens it.
+    #[command(flatten)]
+    pub ring: KeyRingArgs,
     /// The required issuer.
     #[arg(long, env = "TESSERA_ISSUER")]
     pub issuer: String,
@@ -47,7 +53,7 @@ impl OfflineVerifyArgs {
                 KeySource::JwksUrl(url.clone())
             }
             Some(file) => KeySource::JwksFile(file.into()),
-            None => KeySource::KeysDir(self.keys_dir.clone()),
+            None => KeySource::Static(self.stored_keys().await?),
         };
         let keys = Keys::load(source).await?;
         if let Some(why) = keys.unavailable() {
@@ -67,6 +73,25 @@ impl OfflineVerifyArgs {
     }
 }
 
+impl OfflineVerifyArgs {
+    /// The verifying keys of the store's key ring.
+    async fn stored_keys(&self) -> Result<KeySet, String> {
+        let kek = self.ring.kek(false)?;
+        let store = self.store.open()?;
+        let ring = SharedRing::new(
+            store,
+            Arc::new(kek),
+            KeyHandle::empty(),
+            Arc::new(SystemClock),
+        );
+        ring.refresh(None)
+            .await
+            .map_err(|err| format!("the key ring: {err}"))?;
+        let keys = ring.keys().loaded().map_err(|err| err.to_string())?;
+        Ok(keys.keyset().clone())
+    }
+}
+
 /// Subcommands of `tessera token`.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -75,7 +100,7 @@ pub enum TokenCommand {
     Verify {
         /// How to verify.
         #[command(flatten)]
-        verify: OfflineVerifyArgs,
+        verify: Box<OfflineVerifyArgs>,
         /// The token.
         token: String,
     },

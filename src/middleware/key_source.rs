@@ -30,8 +30,6 @@ const MAX_JWKS_BYTES: usize = 1024 * 1024;
 /// Where verifying keys come from.
 #[derive(Debug, Clone)]
 pub enum KeySource {
-    /// A Tessera keys directory, read once (HMAC keys included).
-    KeysDir(PathBuf),
     /// A JWKS document on disk, read once.
     JwksFile(PathBuf),
     /// A JWKS URL such as `https://tessera.example.com/.well-known/jwks.json`.
@@ -95,10 +93,6 @@ impl Keys {
     /// [`Keys::load`] with another least time between remote fetches.
     pub async fn load_with(source: KeySource, min_interval: Duration) -> Result<Self, String> {
         Ok(match source {
-            KeySource::KeysDir(dir) => {
-                let ring = KeyRing::load(&dir).map_err(|err| err.to_string())?;
-                Self::Fixed(Arc::new(ring.keyset().clone()))
-            }
             KeySource::JwksFile(path) => {
                 let text =
                     std::fs::read(&path).map_err(|err| format!("{}: {err}", path.display()))?;
@@ -132,7 +126,11 @@ impl Keys {
             Self::Fixed(set) => (KeysNow::Set(set.clone()), 0),
             Self::Shared(handle) => {
                 let snapshot = handle.snapshot();
-                (KeysNow::Ring(snapshot.ring.clone()), snapshot.version)
+                let keys = match &snapshot.ring {
+                    Some(ring) => KeysNow::Ring(ring.clone()),
+                    None => KeysNow::Set(Arc::new(KeySet::default())),
+                };
+                (keys, snapshot.version)
             }
             Self::Remote(remote) => {
                 let stale = remote
@@ -149,9 +147,11 @@ impl Keys {
     }
 
     /// Why the keys cannot be trusted to be complete: the last fetch of a
-    /// remote JWKS failed (`None` for local keys and a healthy remote).
+    /// remote JWKS failed, or the service's key ring is not loaded yet
+    /// (`None` for local keys, a loaded ring and a healthy remote).
     pub fn unavailable(&self) -> Option<String> {
         match self {
+            Self::Shared(handle) => handle.loaded().err().map(|err| err.to_string()),
             Self::Remote(remote) => remote
                 .failing
                 .read()

@@ -1,8 +1,13 @@
 //! `KeyHandle`: the running service's keyring, replaceable while requests
-//! are in flight (on SIGHUP). The keyring and its version live in one
-//! atomically swapped value, so a reader always gets a keyring together
-//! with the version it belongs to: a cache keyed on the version can never
-//! file a result verified with old keys under a new version.
+//! are in flight (when the shared ring in the store changes). The keyring
+//! and its version live in one atomically swapped value, so a reader always
+//! gets a keyring together with the version it belongs to: a cache keyed on
+//! the version can never file a result verified with old keys under a new
+//! version.
+//!
+//! A handle may be empty: a service that starts while its store is down has
+//! no keys until the store answers, and says so (`keys_unavailable`) rather
+//! than signing with a key no other instance knows.
 
 use std::sync::Arc;
 
@@ -10,14 +15,20 @@ use arc_swap::ArcSwap;
 
 use super::KeyRing;
 
-/// A keyring and its version (increasing with every replacement).
+/// A keyring (none yet when empty) and its version (increasing with every
+/// replacement).
 #[derive(Debug)]
 pub struct VersionedKeys {
-    /// The keys.
-    pub ring: Arc<KeyRing>,
+    /// The keys, once loaded.
+    pub ring: Option<Arc<KeyRing>>,
     /// Their version.
     pub version: u64,
 }
+
+/// No keyring is loaded yet (the store has not answered since start-up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no signing keys are loaded yet: the key ring has not been read from the store")]
+pub struct NoKeys;
 
 /// A shared, replaceable keyring.
 #[derive(Clone, Debug)]
@@ -30,15 +41,30 @@ impl KeyHandle {
     pub fn new(ring: KeyRing) -> Self {
         Self {
             current: Arc::new(ArcSwap::from_pointee(VersionedKeys {
-                ring: Arc::new(ring),
+                ring: Some(Arc::new(ring)),
                 version: 1,
             })),
         }
     }
 
-    /// The keyring now.
-    pub fn current(&self) -> Arc<KeyRing> {
+    /// A handle with no keyring yet (version 0).
+    pub fn empty() -> Self {
+        Self {
+            current: Arc::new(ArcSwap::from_pointee(VersionedKeys {
+                ring: None,
+                version: 0,
+            })),
+        }
+    }
+
+    /// The keyring now, if one is loaded.
+    pub fn current(&self) -> Option<Arc<KeyRing>> {
         self.current.load().ring.clone()
+    }
+
+    /// The keyring now, or [`NoKeys`].
+    pub fn loaded(&self) -> Result<Arc<KeyRing>, NoKeys> {
+        self.current().ok_or(NoKeys)
     }
 
     /// The keyring now with its version, read together.
@@ -51,7 +77,7 @@ impl KeyHandle {
     pub fn replace(&self, ring: KeyRing) {
         let ring = Arc::new(ring);
         self.current.rcu(|old| VersionedKeys {
-            ring: ring.clone(),
+            ring: Some(ring.clone()),
             version: old.version + 1,
         });
     }
@@ -94,7 +120,8 @@ mod tests {
         let mut checked = 0u32;
         while !writer.is_finished() || checked == 0 {
             let snapshot = handle.snapshot();
-            let is_a = snapshot.ring.active().0.kid.to_string() == kid_a;
+            let ring = snapshot.ring.as_ref().unwrap_or_else(|| unreachable!());
+            let is_a = ring.active().0.kid.to_string() == kid_a;
             assert_eq!(
                 is_a,
                 snapshot.version % 2 == 1,
@@ -105,5 +132,18 @@ mod tests {
         }
         let _ = writer.join();
         assert_eq!(handle.version(), 2001);
+    }
+
+    #[test]
+    fn an_empty_handle_says_so_until_a_ring_arrives() {
+        let handle = KeyHandle::empty();
+        assert!(handle.current().is_none());
+        assert_eq!(handle.loaded().err(), Some(super::NoKeys));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
+        let (ring, _) = KeyRing::load_or_init(dir.path(), chrono::Utc::now())
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        handle.replace(ring);
+        assert!(handle.loaded().is_ok());
+        assert_eq!(handle.version(), 1);
     }
 }

@@ -135,11 +135,16 @@ impl KeyRing {
     /// Loads the keyring of `dir`; with no manifest there, first generates
     /// an EdDSA key. Returns the keyring and the id of a key it generated.
     pub fn load_or_init(dir: &Path, now: DateTime<Utc>) -> Result<(Self, Option<Kid>), KeyError> {
-        if manifest_path(dir).exists() {
+        if Self::has_manifest(dir) {
             return Ok((Self::load(dir)?, None));
         }
         let info = Self::generate(dir, KeyAlgorithm::EdDSA, now)?;
         Ok((Self::load(dir)?, Some(info.kid)))
+    }
+
+    /// Whether `dir` holds a keys manifest (`keyring.json`).
+    pub fn has_manifest(dir: &Path) -> bool {
+        manifest_path(dir).exists()
     }
 
     /// Loads the keyring of `dir`, checking every key file.

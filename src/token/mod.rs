@@ -25,7 +25,7 @@ pub use algorithm::KeyAlgorithm;
 pub use claims::{Audience, Claims};
 pub use error::{KeyError, TokenError};
 pub use issuer::{IssuedToken, TokenIssuer};
-pub use key_handle::{KeyHandle, VersionedKeys};
+pub use key_handle::{KeyHandle, NoKeys, VersionedKeys};
 pub use key_material::KeyMaterial;
 pub use keyring::{KeyInfo, KeyRing, KeyStatus, Kid};
 pub use keyset::{KeySet, VerifyingKey};

@@ -67,6 +67,11 @@ impl Kek {
             .map_err(|_| SealError::Kek("the KEK is not a valid AES-256 key".into()))
     }
 
+    /// A fresh random KEK.
+    pub fn random() -> Result<Self, SealError> {
+        Self::from_bytes(&random_bytes()?)
+    }
+
     /// A KEK from base64url text (`TESSERA_KEK`).
     pub fn from_base64url(text: &str) -> Result<Self, SealError> {
         let bytes = URL_SAFE_NO_PAD
@@ -78,6 +83,16 @@ impl Kek {
     /// The KEK of `TESSERA_KEK` when set (`env`), otherwise of `file`,
     /// which is created with 32 random bytes (mode 0600) when absent.
     pub fn load(env: Option<&str>, file: &Path) -> Result<Self, SealError> {
+        Self::load_or(env, file, true)
+    }
+
+    /// [`Kek::load`], but an absent file is an error: for tools that must
+    /// not invent a KEK the stored ring was never sealed with.
+    pub fn load_existing(env: Option<&str>, file: &Path) -> Result<Self, SealError> {
+        Self::load_or(env, file, false)
+    }
+
+    fn load_or(env: Option<&str>, file: &Path, create: bool) -> Result<Self, SealError> {
         if let Some(text) = env.filter(|text| !text.is_empty()) {
             return Self::from_base64url(text);
         }
@@ -86,10 +101,8 @@ impl Kek {
             Ok(bytes) => {
                 Self::from_bytes(&bytes).map_err(|err| SealError::Kek(format!("{shown}: {err}")))
             }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; KEK_BYTES];
-                aws_lc_rs::rand::fill(&mut bytes)
-                    .map_err(|_| SealError::Kek("the random generator failed".into()))?;
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && create => {
+                let bytes = random_bytes()?;
                 if let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
                     crate::private_fs::create_dir(dir)
                         .map_err(|err| SealError::Kek(format!("{}: {err}", dir.display())))?;
@@ -147,6 +160,14 @@ fn associated(kid: &str, alg: KeyAlgorithm) -> Vec<u8> {
     aad.push(0);
     aad.extend_from_slice(alg.as_str().as_bytes());
     aad
+}
+
+/// 32 random bytes.
+fn random_bytes() -> Result<[u8; KEK_BYTES], SealError> {
+    let mut bytes = [0u8; KEK_BYTES];
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| SealError::Kek("the random generator failed".into()))?;
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -242,5 +263,11 @@ mod tests {
         }
         std::fs::write(&file, b"too short").unwrap_or_default();
         assert!(matches!(Kek::load(None, &file), Err(SealError::Kek(_))));
+        let absent = dir.path().join("absent");
+        assert!(matches!(
+            Kek::load_existing(None, &absent),
+            Err(SealError::Kek(_))
+        ));
+        assert!(!absent.exists(), "load_existing never creates a KEK");
     }
 }

@@ -26,6 +26,10 @@ pub struct SealedKey {
     /// When it last became the active key, if it ever did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activated_at: Option<DateTime<Utc>>,
+    /// When it last stopped signing (another key became active), if it
+    /// did; its tokens expire at most the longest token lifetime later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<DateTime<Utc>>,
     /// When it was retired, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<DateTime<Utc>>,
@@ -104,6 +108,11 @@ impl RingDocument {
         })
     }
 
+    /// The key that signs.
+    pub fn active_key(&self) -> Option<&SealedKey> {
+        self.keys.iter().find(|key| key.kid == self.active)
+    }
+
     /// The state of `key` in this ring.
     pub fn state(&self, key: &SealedKey) -> KeyState {
         if key.retired_at.is_some() {
@@ -131,15 +140,30 @@ impl RingDocument {
         now: DateTime<Utc>,
         kek: &Kek,
     ) -> Result<Kid, RingError> {
-        let mut key = new_key(alg, now, kek)?;
+        let key = new_key(alg, now, kek)?;
         let kid = key.kid.clone();
-        if activate {
-            key.activated_at = Some(now);
-            self.active = kid.clone();
-        }
         self.keys.push(key);
         self.version += 1;
+        if activate {
+            self.switch_active(&kid, now);
+        }
         Ok(kid)
+    }
+
+    /// Makes `kid` (a listed, unretired key) the active one, marking the
+    /// former active key as deactivated now.
+    fn switch_active(&mut self, kid: &Kid, now: DateTime<Utc>) {
+        let former = self.active.clone();
+        for key in &mut self.keys {
+            if key.kid == former {
+                key.deactivated_at = Some(now);
+            }
+            if &key.kid == kid {
+                key.activated_at = Some(now);
+                key.deactivated_at = None;
+            }
+        }
+        self.active = kid.clone();
     }
 
     /// Makes a published key the one that signs; the former active key
@@ -153,9 +177,8 @@ impl RingDocument {
             )));
         }
         if !already {
-            key.activated_at = Some(now);
             let kid = key.kid.clone();
-            self.active = kid;
+            self.switch_active(&kid, now);
             self.version += 1;
         }
         Ok(())
@@ -191,21 +214,29 @@ impl RingDocument {
     }
 
     /// The ring of a keys directory (`keyring.json` and `*.key`), sealed:
-    /// the same `kid`s, the same active key.
+    /// the same `kid`s, the same active key. A directory key became active
+    /// when it was generated and stopped signing when the next one was, so
+    /// those are its activation and deactivation times.
     pub fn from_dir(dir: &Path, kek: &Kek) -> Result<Self, RingError> {
-        let (active, keys) = KeyRing::read_dir(dir)?;
+        let (active, mut keys) = KeyRing::read_dir(dir)?;
+        keys.sort_by_key(|(info, _)| info.created_at);
+        let next_created: Vec<Option<DateTime<Utc>>> = (0..keys.len())
+            .map(|i| keys.get(i + 1).map(|(info, _)| info.created_at))
+            .collect();
         let keys = keys
             .into_iter()
-            .map(|(info, text)| {
+            .zip(next_created)
+            .map(|((info, text), next_created)| {
                 let sealed = text
                     .map(|text| kek.seal(info.kid.as_str(), info.alg, text.as_bytes()))
                     .transpose()?;
-                let activated_at = (info.kid == active).then_some(info.created_at);
+                let is_active = info.kid == active;
                 Ok(SealedKey {
                     kid: info.kid,
                     alg: info.alg,
                     created_at: info.created_at,
-                    activated_at,
+                    activated_at: Some(info.created_at),
+                    deactivated_at: if is_active { None } else { next_created },
                     retired_at: info.retired_at,
                     sealed,
                 })
@@ -271,6 +302,7 @@ fn new_key(alg: KeyAlgorithm, now: DateTime<Utc>, kek: &Kek) -> Result<SealedKey
         alg,
         created_at: now,
         activated_at: None,
+        deactivated_at: None,
         retired_at: None,
     })
 }
@@ -322,6 +354,12 @@ mod tests {
             Err(RingChangeError::UnknownKid("nope".into()))
         );
         assert_eq!(doc.activate(second.as_str(), t0), Ok(()));
+        assert_eq!(
+            doc.keys[0].deactivated_at,
+            Some(t0),
+            "the former key stopped signing"
+        );
+        assert_eq!(doc.keys[1].activated_at, Some(t0));
         assert_eq!(doc.retire(first.as_str(), t0), Ok(()));
         assert_eq!(
             states(&doc),

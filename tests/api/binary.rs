@@ -83,7 +83,12 @@ fn cli(redis: &RedisServer, args: &[&str]) -> std::process::Output {
 #[tokio::test]
 async fn first_start_prints_one_admin_key_and_api_keys_commands_manage_keys() {
     let redis = RedisServer::start();
-    let mut app = start(&redis, |_, _| {});
+    // Both starts share one KEK, as instances of one store must.
+    let kek = tempfile::tempdir().unwrap();
+    let kek_file = kek.path().join("kek");
+    let mut app = start(&redis, |command, _| {
+        command.env("TESSERA_KEK_FILE", &kek_file);
+    });
     let stdout = app
         .process
         .wait_stdout(Duration::from_secs(15), |out| banner_key(out).is_some());
@@ -137,7 +142,9 @@ async fn first_start_prints_one_admin_key_and_api_keys_commands_manage_keys() {
     // A second start finds a key and prints none.
     let status = app.process.terminate();
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
-    let again = start(&redis, |_, _| {});
+    let again = start(&redis, |command, _| {
+        command.env("TESSERA_KEK_FILE", &kek_file);
+    });
     again.wait_for("readyz", 200).await;
     let log = again.process.wait_stderr(Duration::from_secs(15), |log| {
         log.contains("admin API keys found")
@@ -318,14 +325,17 @@ async fn a_second_instance_on_a_taken_port_fails_before_creating_files() {
 }
 
 #[tokio::test]
-async fn keys_generate_switches_the_signing_algorithm() {
+async fn keys_generate_before_the_first_start_chooses_the_signing_algorithm() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let generated = output_within_30s({
-        let mut command = tessera(dir.path());
-        command.args(["keys", "generate", "--alg", "ES256"]);
-        command
-    });
+    let keys_cli = |args: &[&str]| {
+        output_within_30s({
+            let mut command = tessera(dir.path());
+            command.env("TESSERA_REDIS_URL", redis.url()).args(args);
+            command
+        })
+    };
+    let generated = keys_cli(&["keys", "generate", "--alg", "ES256"]);
     assert!(
         generated.status.success(),
         "{}",
@@ -336,8 +346,9 @@ async fn keys_generate_switches_the_signing_algorithm() {
         .trim()
         .to_owned();
     assert!(kid.starts_with("es256-"), "{kid}");
+    // The KEK was created for it, private to its owner.
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(dir.path().join("keys").join(format!("{kid}.key")))
+        &std::fs::metadata(dir.path().join("keys").join("kek"))
             .unwrap()
             .permissions(),
     );
@@ -355,12 +366,9 @@ async fn keys_generate_switches_the_signing_algorithm() {
     assert_eq!(header["alg"], "ES256");
     assert_eq!(header["kid"], kid.as_str());
 
-    let bad = output_within_30s({
-        let mut command = tessera(dir.path());
-        command.args(["keys", "generate", "--alg", "none"]);
-        command
-    });
-    assert!(!bad.status.success());
+    let bad = keys_cli(&["keys", "generate", "--alg", "none"]);
+    assert_eq!(bad.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("none"));
 }
 
 #[test]
@@ -379,16 +387,22 @@ fn a_short_hmac_secret_is_refused_at_start_up() {
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     )
     .unwrap();
+    let redis = RedisServer::start();
     let output = output_within_30s({
         let mut command = tessera(dir.path());
         command
-            .env("TESSERA_REDIS_URL", "redis://127.0.0.1:1")
+            .env("TESSERA_REDIS_URL", redis.url())
             .env("TESSERA_LISTEN", "127.0.0.1:0");
         command
     });
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("at least 32 bytes"), "{stderr}");
+    assert_eq!(
+        redis.cli(&["EXISTS", "tessera:keyring"]),
+        "0",
+        "a ring that cannot sign is never stored"
+    );
 }
 
 async fn jwks_kids(base: &str) -> Vec<String> {
@@ -417,6 +431,14 @@ async fn wait_for_kids(base: &str, count: usize) -> Vec<String> {
     }
 }
 
+/// `GET path`: the status and the error code, if any.
+async fn status_and_code(base: &str, path: &str) -> (u16, Option<String>) {
+    let response = reqwest::get(format!("{base}{path}")).await.unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (status, body["error"]["code"].as_str().map(str::to_owned))
+}
+
 async fn verify_code(base: &str, token: &str) -> (u16, Option<String>) {
     let response = reqwest::Client::new()
         .post(format!("{base}/api/verify"))
@@ -430,7 +452,7 @@ async fn verify_code(base: &str, token: &str) -> (u16, Option<String>) {
 }
 
 #[tokio::test]
-async fn rotation_and_retirement_with_sighup_and_offline_verification() {
+async fn staged_rotation_with_the_cli_and_offline_verification() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
     let keys_dir = dir.path().join("keys");
@@ -445,7 +467,10 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
     let keys_cli = |args: &[&str]| {
         output_within_30s({
             let mut command = tessera(dir.path());
-            command.env("TESSERA_KEYS_DIR", &keys_dir).args(args);
+            command
+                .env("TESSERA_KEYS_DIR", &keys_dir)
+                .env("TESSERA_REDIS_URL", redis.url())
+                .args(args);
             command
         })
     };
@@ -453,51 +478,68 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
     let old = body["user_group"]["token"].as_str().unwrap().to_owned();
     let old_kid = jwt_part(&old, 0)["kid"].as_str().unwrap().to_owned();
 
-    let rotated = keys_cli(&["keys", "rotate"]);
+    let generated = keys_cli(&["keys", "generate"]);
     assert!(
-        rotated.status.success(),
+        generated.status.success(),
         "{}",
-        String::from_utf8_lossy(&rotated.stderr)
+        String::from_utf8_lossy(&generated.stderr)
     );
-    let new_kid = String::from_utf8(rotated.stdout).unwrap().trim().to_owned();
-    app.process.hangup();
+    let new_kid = String::from_utf8(generated.stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
     let kids = wait_for_kids(&app.base, 2).await;
     assert!(
         kids.contains(&old_kid) && kids.contains(&new_kid),
-        "{kids:?}"
+        "published without a signal: {kids:?}"
+    );
+    let body = operator_get_user(&app.base).await;
+    let token = body["user_group"]["token"].as_str().unwrap();
+    assert_eq!(
+        jwt_part(token, 0)["kid"],
+        old_kid.as_str(),
+        "a published key does not sign"
     );
 
+    assert!(keys_cli(&["keys", "activate", &new_kid]).status.success());
+    let new = wait_for_signing_kid(&app.base, &new_kid).await;
     assert_eq!(
         verify_code(&app.base, &old).await,
         (200, None),
         "signed before the rotation"
     );
-    let body = operator_get_user(&app.base).await;
-    let new = body["user_group"]["token"].as_str().unwrap().to_owned();
-    assert_eq!(jwt_part(&new, 0)["kid"], new_kid.as_str());
 
     let listed = String::from_utf8(keys_cli(&["keys", "list"]).stdout).unwrap();
-    let line = |kid: &str| {
+    let state = |kid: &str| {
         listed
             .lines()
             .find(|l| l.starts_with(kid))
+            .and_then(|line| line.split_whitespace().nth(2))
             .unwrap_or_default()
             .to_owned()
     };
-    assert!(line(&old_kid).ends_with("verifying"), "{listed}");
-    assert!(line(&new_kid).ends_with("active"), "{listed}");
-    assert!(
-        !keys_cli(&["keys", "retire", &new_kid]).status.success(),
+    assert_eq!(state(&old_kid), "published", "{listed}");
+    assert_eq!(state(&new_kid), "active", "{listed}");
+    let refused = keys_cli(&["keys", "retire", &new_kid]);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
         "the active key cannot be retired"
     );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("active key"));
+    assert_eq!(
+        keys_cli(&["keys", "activate", "nope"]).status.code(),
+        Some(1)
+    );
 
-    // Offline verification, before retirement: JWKS URL and keys directory.
+    // Offline verification: the JWKS URL, and the store's ring.
     let jwks_url = format!("{}/.well-known/jwks.json", app.base);
     let offline = |args: &[&str], token: &str| {
         output_within_30s({
             let mut command = tessera(dir.path());
             command
                 .env("TESSERA_KEYS_DIR", &keys_dir)
+                .env("TESSERA_REDIS_URL", redis.url())
                 .args(["token", "verify", "--issuer", issuer])
                 .args(args)
                 .arg(token);
@@ -512,10 +554,14 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
     );
     let claims: Value = serde_json::from_slice(&by_url.stdout).unwrap();
     assert_eq!(claims["sub"], "g");
-    assert!(offline(&[], &new).status.success(), "keys directory");
+    let by_store = offline(&[], &new);
+    assert!(
+        by_store.status.success(),
+        "{}",
+        String::from_utf8_lossy(&by_store.stderr)
+    );
 
     assert!(keys_cli(&["keys", "retire", &old_kid]).status.success());
-    app.process.hangup();
     assert_eq!(wait_for_kids(&app.base, 1).await, vec![new_kid.clone()]);
     assert_eq!(
         verify_code(&app.base, &old).await,
@@ -526,15 +572,14 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
     let refused = offline(&["--jwks", &jwks_url], &old);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("token_unknown_key"));
+    let refused = offline(&[], &old);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("token_unknown_key"));
     let wrong_issuer = output_within_30s({
         let mut command = tessera(dir.path());
-        command.env("TESSERA_KEYS_DIR", &keys_dir).args([
-            "token",
-            "verify",
-            "--issuer",
-            "http://other.test",
-            &new,
-        ]);
+        command
+            .env("TESSERA_KEYS_DIR", &keys_dir)
+            .env("TESSERA_REDIS_URL", redis.url())
+            .args(["token", "verify", "--issuer", "http://other.test", &new]);
         command
     });
     assert!(String::from_utf8_lossy(&wrong_issuer.stderr).contains("token_claims_invalid"));
@@ -549,6 +594,20 @@ async fn rotation_and_retirement_with_sighup_and_offline_verification() {
     assert_eq!(shown["header"]["kid"], old_kid.as_str());
     assert_eq!(shown["payload"]["sub"], "g");
     assert_eq!(inspected.status.code(), Some(0));
+}
+
+/// Issues tokens until one is signed by `kid` (10 s at most); that token.
+async fn wait_for_signing_kid(base: &str, kid: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = operator_get_user(base).await;
+        let token = body["user_group"]["token"].as_str().unwrap().to_owned();
+        if jwt_part(&token, 0)["kid"] == kid {
+            return token;
+        }
+        assert!(std::time::Instant::now() < deadline, "{kid} never signed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[test]
@@ -572,8 +631,12 @@ fn token_inspect_refuses_what_is_not_a_token() {
     }
 }
 
+/// After `keys reseal` the running instance cannot open the stored ring
+/// with its old KEK: it says so once and keeps signing with the keys it
+/// holds; restarted with the new KEK it reads the ring again. SIGHUP asks
+/// for a read at once.
 #[tokio::test]
-async fn a_broken_keys_directory_on_sighup_keeps_the_current_keys() {
+async fn a_resealed_ring_keeps_running_instances_signing_until_restarted_with_the_new_kek() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
     let keys_dir = dir.path().join("keys");
@@ -583,24 +646,51 @@ async fn a_broken_keys_directory_on_sighup_keeps_the_current_keys() {
             .env("TESSERA_API_KEY", crate::common::app::OPERATOR_KEY);
     });
     app.wait_for("readyz", 200).await;
-    std::fs::write(keys_dir.join("keyring.json"), "{broken").unwrap();
+    let kid = jwks_kids(&app.base).await;
+    let new_kek = dir.path().join("new-kek");
+    let resealed = output_within_30s({
+        let mut command = tessera(dir.path());
+        command
+            .env("TESSERA_KEYS_DIR", &keys_dir)
+            .env("TESSERA_REDIS_URL", redis.url())
+            .args(["keys", "reseal", "--new-kek-file"])
+            .arg(&new_kek);
+        command
+    });
+    assert!(
+        resealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resealed.stderr)
+    );
     app.process.hangup();
     let log = app.process.wait_stderr(Duration::from_secs(15), |log| {
-        log.contains("key reload refused")
+        log.contains("does not open with this KEK")
     });
-    assert!(log.contains("key reload refused"), "{log}");
-    assert_eq!(
-        get_user(
-            &app.base,
-            crate::common::app::OPERATOR_KEY,
-            json!({"user_group_id": "g"})
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(jwks_kids(&app.base).await.len(), 1);
-    assert!(app.process.stderr().contains("key reload refused"));
+    assert!(log.contains("SIGHUP: reading the key ring now"), "{log}");
+    assert!(log.contains("does not open with this KEK"), "{log}");
+    let body = operator_get_user(&app.base).await;
+    let token = body["user_group"]["token"].as_str().unwrap();
+    assert_eq!(jwt_part(token, 0)["kid"], kid[0].as_str(), "still signing");
+    assert_eq!(jwks_kids(&app.base).await, kid);
+    drop(app);
+
+    // The old KEK is now refused at start; the new one works.
+    let refused = output_within_30s({
+        let mut command = tessera(dir.path());
+        command
+            .env("TESSERA_KEYS_DIR", &keys_dir)
+            .env("TESSERA_REDIS_URL", redis.url())
+            .env("TESSERA_LISTEN", "127.0.0.1:0");
+        command
+    });
+    assert_eq!(refused.status.code(), Some(2));
+    let restarted = start(&redis, |command, _| {
+        command
+            .env("TESSERA_KEK_FILE", &new_kek)
+            .env("TESSERA_API_KEY", crate::common::app::OPERATOR_KEY);
+    });
+    restarted.wait_for("readyz", 200).await;
+    assert_eq!(jwks_kids(&restarted.base).await, kid);
 }
 
 #[tokio::test]
@@ -616,23 +706,31 @@ async fn the_verify_store_check_setting_is_parsed_strictly() {
             .env("TESSERA_API_KEY", crate::common::app::OPERATOR_KEY);
     });
     app.wait_for("readyz", 200).await;
-    let body = operator_get_user(&app.base).await;
-    let token = body["user_group"]["token"].as_str().unwrap().to_owned();
-    redis.kill();
-    assert_eq!(verify_code(&app.base, &token).await, (200, None));
-    drop(app);
 
     // true (the default): the store is asked, and it is down.
-    let app = start(&redis, |command, _| {
+    let checking = start(&redis, |command, _| {
         command
             .env("TESSERA_VERIFY_CHECK_STORE", "true")
             .env("TESSERA_ISSUER", crate::common::app::ISSUER)
             .env("TESSERA_KEYS_DIR", keys.path());
     });
+    checking.wait_for("readyz", 200).await;
+    let body = operator_get_user(&app.base).await;
+    let token = body["user_group"]["token"].as_str().unwrap().to_owned();
+    redis.kill();
+    // The store is down: the keys held go on verifying (and publishing)...
+    assert_eq!(verify_code(&app.base, &token).await, (200, None));
+    let (status, code) = status_and_code(&app.base, "/.well-known/jwks.json").await;
+    assert_eq!((status, code), (200, None));
+    // ...readiness reports the store...
+    let (status, code) = status_and_code(&app.base, "/readyz").await;
+    assert_eq!((status, code.as_deref()), (503, Some("store_unavailable")));
+    // ...and a verification that needs the store says it is down.
     assert_eq!(
-        verify_code(&app.base, &token).await,
+        verify_code(&checking.base, &token).await,
         (503, Some("store_unavailable".to_owned()))
     );
+    drop(app);
 
     // Anything else is refused at start, naming the setting.
     for bad in ["yes", "0", ""] {

@@ -54,7 +54,7 @@ async fn token_carries_the_documented_claims_and_verifies() {
     let token = body["user_group"]["token"].as_str().unwrap();
 
     let header = jwt_part(token, 0);
-    let keys = app.state.keys.current();
+    let keys = app.state.keys.current().unwrap();
     let (active, _) = keys.active();
     assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["typ"], "JWT");

@@ -75,7 +75,7 @@ async fn good_tokens_pass_with_their_variables_and_bad_ones_get_401() {
     let app = spawn_app(&redis.url()).await;
     let token = token_for(&app, "tenant-1").await;
     let expired = {
-        let keys = app.state.keys.current();
+        let keys = app.state.keys.current().unwrap();
         let record = app
             .state
             .store
@@ -205,7 +205,7 @@ async fn rotate_and_publish(app: &TestApp, jwks: &JwksServer) -> String {
     app.state
         .keys
         .replace(KeyRing::load(app.keys_dir.path()).unwrap());
-    *jwks.document.lock().unwrap() = Some(app.state.keys.current().keyset().jwks());
+    *jwks.document.lock().unwrap() = Some(app.state.keys.current().unwrap().keyset().jwks());
     token_for(app, "g").await
 }
 
@@ -220,7 +220,7 @@ async fn jwks_renderer(jwks: &JwksServer, interval: Duration) -> String {
 async fn unknown_kids_cause_no_fetch_within_the_refetch_interval() {
     let redis = RedisServer::start();
     let app = spawn_app(&redis.url()).await;
-    let jwks = jwks_server(app.state.keys.current().keyset().jwks()).await;
+    let jwks = jwks_server(app.state.keys.current().unwrap().keyset().jwks()).await;
     // An interval no test run reaches.
     let base = jwks_renderer(&jwks, Duration::from_secs(3600)).await;
     assert_eq!(
@@ -244,7 +244,7 @@ async fn unknown_kids_cause_no_fetch_within_the_refetch_interval() {
 async fn an_unknown_kid_refetches_the_jwks_once_the_interval_passed() {
     let redis = RedisServer::start();
     let app = spawn_app(&redis.url()).await;
-    let jwks = jwks_server(app.state.keys.current().keyset().jwks()).await;
+    let jwks = jwks_server(app.state.keys.current().unwrap().keyset().jwks()).await;
     let base = jwks_renderer(&jwks, Duration::from_millis(200)).await;
     let rotated = rotate_and_publish(&app, &jwks).await;
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -284,7 +284,7 @@ async fn a_failed_jwks_fetch_never_makes_a_token_valid() {
     }
     assert!(jwks.fetches.load(Ordering::SeqCst) >= 2, "it kept trying");
 
-    *jwks.document.lock().unwrap() = Some(app.state.keys.current().keyset().jwks());
+    *jwks.document.lock().unwrap() = Some(app.state.keys.current().unwrap().keyset().jwks());
     let deadline = Instant::now() + Duration::from_secs(20);
     while call(&base, Some(&token)).await.0 != 200 {
         assert!(
@@ -307,7 +307,7 @@ async fn a_key_change_ends_cached_verifications() {
     assert_eq!(call(&base, Some(&token)).await.0, 200);
     assert_eq!(auth.verifications(), 1, "the second call was a cache hit");
 
-    let old = app.state.keys.current().active().0.kid.to_string();
+    let old = app.state.keys.current().unwrap().active().0.kid.to_string();
     KeyRing::rotate(app.keys_dir.path(), chrono::Utc::now()).unwrap();
     KeyRing::retire(app.keys_dir.path(), &old, chrono::Utc::now()).unwrap();
     app.state

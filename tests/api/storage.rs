@@ -88,7 +88,14 @@ async fn without_redis_it_runs_on_the_embedded_store_and_holds_its_data_director
 async fn two_processes_on_one_redis_create_each_id_once() {
     let redis = RedisServer::start();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let env = [("TESSERA_REDIS_URL", redis.url())];
+    // Instances of one store share one KEK.
+    let env = [
+        ("TESSERA_REDIS_URL", redis.url()),
+        (
+            "TESSERA_KEK",
+            "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE".to_owned(),
+        ),
+    ];
     let (_a, base_a) = serve(dir_a.path(), &env).await;
     let (_b, base_b) = serve(dir_b.path(), &env).await;
     let client = reqwest::Client::new();

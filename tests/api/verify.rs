@@ -136,7 +136,7 @@ async fn jwks_lists_public_keys_with_cache_control() {
     let keys = document["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
     let key = &keys[0];
-    let current = app.state.keys.current();
+    let current = app.state.keys.current().unwrap();
     assert_eq!(key["kid"], current.active().0.kid.as_str());
     assert_eq!(
         (

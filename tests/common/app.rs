@@ -8,8 +8,9 @@ use serde_json::Value;
 use tessera::AppState;
 use tessera::auth::{ApiKey, Secret};
 use tessera::clock::{SharedClock, SystemClock};
+use tessera::ring::SharedRing;
 use tessera::store::{GroupStore, RedisConfig, RedisStore, RedisTarget};
-use tessera::token::{KeyHandle, KeyRing, TokenPolicy, VerifyPolicy};
+use tessera::token::{Kek, KeyHandle, KeyRing, TokenPolicy, VerifyPolicy};
 use tokio::sync::oneshot;
 
 /// The operator key every in-process test app accepts.
@@ -58,9 +59,18 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
     })
     .expect("store");
     let store: Arc<dyn GroupStore> = Arc::new(store);
+    let keys = KeyHandle::new(keys);
+    let kek = Arc::new(Kek::random().expect("KEK"));
+    let ring = Arc::new(SharedRing::new(
+        store.clone(),
+        kek,
+        keys.clone(),
+        clock.clone(),
+    ));
     let state = AppState {
         store,
-        keys: KeyHandle::new(keys),
+        keys,
+        ring,
         tokens: Arc::new(policy()),
         clock,
         operator_key: Some(ApiKey::new(OPERATOR_KEY).hash()),

@@ -156,8 +156,8 @@ async fn the_cli_resolves_with_an_offline_verified_token() {
                     "--issuer",
                     ISSUER,
                 ])
-                .arg("--keys-dir")
-                .arg(app.keys_dir.path())
+                .arg("--jwks")
+                .arg(format!("{}/.well-known/jwks.json", app.base))
                 .args(extra)
                 .arg(sql);
             command

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod shared_ring;
 mod suite;
 
 use std::any::Any;
@@ -52,12 +53,17 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     let (store, _guard) = super::$backend();
-                    super::suite::$case(store).await;
+                    super::$case(store).await;
                 }
             )*
         }
     };
 }
+
+use shared_ring::{
+    a_wrong_kek_changes_nothing, scheduled_steps_happen_once, shared_ring_is_created_once,
+};
+use suite::*;
 
 conformance!(embedded:
     get_or_create_then_get, update_semantics, team_ids_are_unique_increasing_and_never_reused,
@@ -65,6 +71,7 @@ conformance!(embedded:
     api_keys, listing, listing_during_creation, import_keeps_records_and_advances_the_counter,
     import_refuses_clashes_all_or_nothing, revocation_survives_restores,
     oversized_groups_are_refused, key_ring_compare_and_set,
+    shared_ring_is_created_once, scheduled_steps_happen_once, a_wrong_kek_changes_nothing,
 );
 
 conformance!(redis:
@@ -73,6 +80,7 @@ conformance!(redis:
     api_keys, listing, listing_during_creation, import_keeps_records_and_advances_the_counter,
     import_refuses_clashes_all_or_nothing, revocation_survives_restores,
     oversized_groups_are_refused, key_ring_compare_and_set,
+    shared_ring_is_created_once, scheduled_steps_happen_once, a_wrong_kek_changes_nothing,
 );
 
 /// The whole suite against one cluster (starting a cluster per case would
@@ -105,6 +113,9 @@ async fn redis_cluster_passes_the_whole_suite() {
     suite::revocation_survives_restores(store("m")).await;
     suite::oversized_groups_are_refused(store("n")).await;
     suite::key_ring_compare_and_set(store("o")).await;
+    shared_ring::shared_ring_is_created_once(store("p")).await;
+    shared_ring::scheduled_steps_happen_once(store("q")).await;
+    shared_ring::a_wrong_kek_changes_nothing(store("r")).await;
 }
 
 /// An import that Redis stops part-way (`maxmemory` reached) leaves the

@@ -27,7 +27,7 @@ pub async fn get_user(
     let request = GetUserRequest::parse(&body, state.tokens.verify.max_ttl)?;
     let now = state.clock.now();
     let outcome = state.store.upsert(&request.group, now).await?;
-    let keys = state.keys.current();
+    let keys = state.keys.loaded()?;
     let issued =
         TokenIssuer::new(&keys, &state.tokens).issue(&outcome.record, request.expires_in, now)?;
     tracing::info!(
