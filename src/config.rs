@@ -133,6 +133,11 @@ impl KeyRingArgs {
             .unwrap_or_else(|| self.keys_dir.join("kek"))
     }
 
+    /// Whether a KEK is given: `TESSERA_KEK` is set or the file exists.
+    pub fn kek_given(&self) -> bool {
+        std::env::var(KEK_ENV).is_ok_and(|kek| !kek.is_empty()) || self.kek_path().exists()
+    }
+
     /// The KEK (`TESSERA_KEK`, or the file, created when absent if
     /// `create`).
     pub fn kek(&self, create: bool) -> Result<Kek, String> {

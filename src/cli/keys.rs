@@ -108,13 +108,6 @@ fn shared_ring(store: &StoreArgs, kek: Kek) -> Result<SharedRing, Failure> {
     ))
 }
 
-/// Whether the store holds a key ring.
-async fn stored_ring_exists(store: &StoreArgs) -> Result<bool, Failure> {
-    let opened = store.open()?;
-    let text = opened.key_ring().await.map_err(|err| err.to_string())?;
-    Ok(text.is_some())
-}
-
 /// A ring error for the command line: exit code 2 for the wrong KEK.
 fn failure(err: SharedRingError) -> Failure {
     match err.unopened_kid() {
@@ -145,12 +138,10 @@ pub async fn run(command: KeysCommand) -> Result<(), Failure> {
             store,
             ring,
         } => {
-            // Before the first start there is no KEK yet: create it only
-            // when the store holds no ring it could have sealed.
-            let kek = match ring.kek(false) {
-                Ok(kek) => kek,
-                Err(err) if stored_ring_exists(&store).await? => return Err(err.into()),
-                Err(_) => ring.kek(true)?,
+            // Before the first start there is no KEK yet.
+            let kek = {
+                let opened = store.open()?;
+                super::kek::kek_or_first(&ring, opened.as_ref()).await?
             };
             let shared = shared_ring(&store, kek)?;
             let added = shared

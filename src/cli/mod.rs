@@ -3,6 +3,7 @@
 //! file; this one only defines the grammar and dispatches.
 
 mod api_keys;
+mod kek;
 mod keys;
 mod serve;
 mod sql;

@@ -20,7 +20,7 @@ use crate::ring::schedule::{self, Rotation};
 use crate::ring::{SharedRing, SharedRingError};
 use crate::state::AppState;
 use crate::store::GroupStore;
-use crate::token::{KeyAlgorithm, KeyHandle, TokenPolicy, VerifyPolicy};
+use crate::token::{KeyAlgorithm, KeyHandle, MAX_LIVE_KEYS, TokenPolicy, VerifyPolicy};
 
 /// The name of the admin key created when none exists.
 const BOOTSTRAP_KEY_NAME: &str = "initial";
@@ -39,8 +39,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let operator_key = operator_key()?;
     let rotation = rotation(&args)?;
 
-    let kek = Arc::new(args.ring.kek(true)?);
     let store = args.store.open()?;
+    let kek = Arc::new(super::kek::kek_or_first(&args.ring, store.as_ref()).await?);
     let keys = KeyHandle::empty();
     let ring = Arc::new(SharedRing::new(
         store.clone(),
@@ -117,10 +117,22 @@ fn rotation(args: &ServeArgs) -> Result<Option<Rotation>, String> {
             humantime::format_duration(every)
         ));
     }
+    let retire_after = args.max_token_ttl + args.leeway;
+    // Former keys verify until their tokens expire: a short period with a
+    // long lifetime would keep more keys than a ring holds.
+    let live = retire_after.as_secs().div_ceil(every.as_secs().max(1)) as usize + 2;
+    if live > MAX_LIVE_KEYS {
+        return Err(format!(
+            "--rotate-every ({}) is too short for --max-token-ttl ({}): former keys verify until \
+             their tokens expire, which would keep {live} keys (at most {MAX_LIVE_KEYS})",
+            humantime::format_duration(every),
+            humantime::format_duration(args.max_token_ttl)
+        ));
+    }
     Ok(Some(Rotation {
         every,
         publish_delay,
-        retire_after: args.max_token_ttl + args.leeway,
+        retire_after,
     }))
 }
 

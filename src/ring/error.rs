@@ -14,7 +14,7 @@ pub enum SharedRingError {
     Absent,
     /// The stored ring does not open with this KEK, or is not valid.
     #[error(transparent)]
-    Ring(#[from] RingError),
+    Ring(RingError),
     /// The ring opened but did not sign and verify a token.
     #[error("the key ring failed its self-test: {0}")]
     SelfTest(TokenError),
@@ -25,6 +25,15 @@ pub enum SharedRingError {
     /// Other writers kept changing the ring; retrying may succeed.
     #[error("the key ring kept changing under this change; retry")]
     Contention,
+}
+
+impl From<RingError> for SharedRingError {
+    fn from(err: RingError) -> Self {
+        match err {
+            RingError::Change(change) => Self::Change(change),
+            other => Self::Ring(other),
+        }
+    }
 }
 
 impl From<KeyError> for SharedRingError {

@@ -32,5 +32,7 @@ pub use keyset::{KeySet, VerifyingKey};
 pub use policy::{TokenPolicy, VerifyPolicy};
 pub use sealing::{KEK_BYTES, Kek, SealError};
 pub use self_test::self_test;
-pub use stored_ring::{KeyState, RingChangeError, RingDocument, RingError, SealedKey};
+pub use stored_ring::{
+    KeyState, MAX_LIVE_KEYS, MAX_RETIRED_KEPT, RingChangeError, RingDocument, RingError, SealedKey,
+};
 pub use verifier::{MAX_TOKEN_BYTES, SignedToken, verify, verify_signature};

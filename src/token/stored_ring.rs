@@ -85,9 +85,17 @@ pub enum RingChangeError {
     Conflict(String),
 }
 
-/// Why a stored ring cannot be used.
+/// The most keys that verify (published or active) one ring holds.
+pub const MAX_LIVE_KEYS: usize = 32;
+/// The most retired keys whose facts a ring remembers.
+pub const MAX_RETIRED_KEPT: usize = 64;
+
+/// Why a stored ring cannot be used or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum RingError {
+    /// The change contradicts the ring.
+    #[error(transparent)]
+    Change(#[from] RingChangeError),
     /// A key does not open with this KEK.
     #[error(transparent)]
     Sealed(#[from] SealError),
@@ -140,6 +148,17 @@ impl RingDocument {
         now: DateTime<Utc>,
         kek: &Kek,
     ) -> Result<Kid, RingError> {
+        let live = self
+            .keys
+            .iter()
+            .filter(|key| key.retired_at.is_none())
+            .count();
+        if live >= MAX_LIVE_KEYS {
+            return Err(RingChangeError::Conflict(format!(
+                "the ring already holds {live} keys that verify (at most {MAX_LIVE_KEYS}): retire some first"
+            ))
+            .into());
+        }
         let key = new_key(alg, now, kek)?;
         let kid = key.kid.clone();
         self.keys.push(key);
@@ -197,8 +216,30 @@ impl RingDocument {
             key.retired_at = Some(now);
             key.sealed = None;
             self.version += 1;
+            self.forget_oldest_retired();
         }
         Ok(())
+    }
+
+    /// Keeps the facts of the [`MAX_RETIRED_KEPT`] most recently retired
+    /// keys, so the document stays small however long the service runs.
+    fn forget_oldest_retired(&mut self) {
+        let mut retired: Vec<(DateTime<Utc>, Kid)> = self
+            .keys
+            .iter()
+            .filter_map(|key| key.retired_at.map(|at| (at, key.kid.clone())))
+            .collect();
+        let excess = retired.len().saturating_sub(MAX_RETIRED_KEPT);
+        if excess == 0 {
+            return;
+        }
+        retired.sort();
+        let forgotten: Vec<Kid> = retired
+            .into_iter()
+            .take(excess)
+            .map(|(_, kid)| kid)
+            .collect();
+        self.keys.retain(|key| !forgotten.contains(&key.kid));
     }
 
     /// Every key sealed again under `new`, after opening it with `old`.
@@ -383,6 +424,48 @@ mod tests {
         let ring = doc.open(&new).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(ring.active().0.kid, second);
         assert!(ring.get(&first).is_none());
+    }
+
+    #[test]
+    fn a_ring_holds_a_bounded_number_of_keys() {
+        let kek = kek(1);
+        let t0 = Utc::now();
+        let mut doc = RingDocument::generate(KeyAlgorithm::HS256, t0, &kek)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        for _ in 1..MAX_LIVE_KEYS {
+            doc.add(KeyAlgorithm::HS256, false, t0, &kek)
+                .unwrap_or_else(|e| unreachable!("{e}"));
+        }
+        assert!(matches!(
+            doc.add(KeyAlgorithm::HS256, false, t0, &kek),
+            Err(RingError::Change(RingChangeError::Conflict(_)))
+        ));
+        // Retiring makes room; only the latest retired keys are remembered.
+        for round in 0..3 {
+            let published: Vec<Kid> = doc
+                .keys
+                .iter()
+                .filter(|key| doc.state(key) == KeyState::Published)
+                .map(|key| key.kid.clone())
+                .collect();
+            for (n, kid) in published.iter().enumerate() {
+                let at = t0 + chrono::Duration::seconds(round * 100 + n as i64);
+                assert_eq!(doc.retire(kid.as_str(), at), Ok(()));
+            }
+            while doc.keys.iter().filter(|k| k.retired_at.is_none()).count() < MAX_LIVE_KEYS {
+                doc.add(KeyAlgorithm::HS256, false, t0, &kek)
+                    .unwrap_or_else(|e| unreachable!("{e}"));
+            }
+        }
+        // 3 × 31 retired, 64 remembered: the first 29 retired are forgotten.
+        let retired: Vec<_> = doc.keys.iter().filter_map(|k| k.retired_at).collect();
+        assert_eq!(retired.len(), MAX_RETIRED_KEPT);
+        let oldest_kept = retired.iter().min().copied();
+        assert_eq!(
+            oldest_kept,
+            Some(t0 + chrono::Duration::seconds(29)),
+            "the oldest retired were forgotten"
+        );
     }
 
     fn kek(byte: u8) -> Kek {

@@ -257,6 +257,34 @@ fn bad_configuration_values_are_refused() {
         assert!(!output.status.success(), "{args:?} was accepted");
         assert!(!output.stderr.is_empty());
     }
+    // Rotation schedules that cannot work, refused naming the flag.
+    for (args, named) in [
+        (vec!["--publish-delay", "1m"], "--rotate-every"),
+        (
+            vec!["--rotate-every", "1h", "--publish-delay", "1h"],
+            "shorter than --rotate-every",
+        ),
+        (
+            vec!["--rotate-every", "1h"],
+            "too short for --max-token-ttl",
+        ),
+        (
+            vec!["--rotate-every", "2m"],
+            "must be shorter than --rotate-every",
+        ),
+    ] {
+        let output = output_within_30s({
+            let mut command = tessera(dir.path());
+            command
+                .env("TESSERA_LISTEN", "127.0.0.1:0")
+                .env("TESSERA_REDIS_URL", "redis://127.0.0.1:1")
+                .args(&args);
+            command
+        });
+        assert_eq!(output.status.code(), Some(1), "{args:?} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+    }
 }
 
 /// Start-up refuses what is unsafe, naming the setting, before it creates

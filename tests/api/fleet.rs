@@ -171,6 +171,14 @@ async fn share_one_ring(store: &[(&str, String)]) {
         b.jwks_bytes().await,
         "byte-for-byte equal"
     );
+    let ready: Value = reqwest::get(format!("{}/readyz", b.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["keys"], 1, "{ready}");
+    assert_eq!(ready["active_kid"], kid_of(&from_a).as_str());
 
     // Offline, against B's published JWKS.
     let dir = tempfile::tempdir().unwrap();
@@ -505,6 +513,22 @@ async fn a_wrong_kek_refuses_to_start_and_changes_nothing() {
         "{}",
         String::from_utf8_lossy(&cli.stderr)
     );
+
+    // No KEK at all: refused too, and none is made up.
+    let missing = output_within_30s({
+        let mut command = tessera(dir.path());
+        command
+            .env("TESSERA_REDIS_URL", redis.url())
+            .env("TESSERA_LISTEN", "127.0.0.1:0");
+        command
+    });
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains(&kid) && stderr.contains("no key-encryption key"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("keys").join("kek").exists());
     assert_eq!(redis.cli(&["GET", "tessera:keyring"]), before);
     drop(a);
 }
