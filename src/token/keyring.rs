@@ -1,9 +1,13 @@
-//! The signing keys in the keys directory.
+//! [`KeyRing`]: the loaded keys a service signs and verifies with (built
+//! from the stored ring by [`super::RingDocument::open`]), and the keys
+//! directory format of earlier versions.
 //!
-//! Layout: `keyring.json` lists every key (`kid`, algorithm, creation time)
-//! and names the active one; each key's private material is `<kid>.key`,
-//! mode 0600. Several keys may verify; exactly one signs. The keyring is
-//! loaded once and then read-only; changing it means loading a new one.
+//! That directory holds `keyring.json`, which lists every key (`kid`,
+//! algorithm, creation time) and names the active one, and each key's
+//! private material in `<kid>.key`, mode 0600. The service reads it only
+//! once, to import it into the store; the writers stay for tools and tests
+//! that need such a directory. Several keys may verify; exactly one signs.
+//! A `KeyRing` is read-only; changing it means building a new one.
 
 use std::collections::HashMap;
 use std::fmt;
