@@ -9,13 +9,14 @@ use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{Admin, MaybeJsonObject};
 use crate::error::{ApiError, ErrorCode};
 use crate::ring::KeyEntry;
 use crate::state::AppState;
-use crate::token::{KeyAlgorithm, RingDocument};
+use crate::token::{KeyAlgorithm, RingChangeError, RingDocument};
 
 /// `GET /api/keys`: every key with its state, oldest first.
 #[tracing::instrument(skip_all)]
@@ -90,13 +91,13 @@ pub async fn activate_key(
     _admin: Admin,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let kid = kid(path)?;
-    let (doc, ()) = state
-        .ring
-        .change(|doc, _, now| Ok(doc.activate(&kid, now)?))
-        .await?;
-    tracing::info!(%kid, "signing key activated");
-    Ok(Json(entry_body(&doc, &kid)?))
+    change_key(
+        &state,
+        path,
+        "signing key activated",
+        RingDocument::activate,
+    )
+    .await
 }
 
 /// `POST /api/keys/{kid}/retire`: the key stops verifying; `409` for the
@@ -107,12 +108,22 @@ pub async fn retire_key(
     _admin: Admin,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    change_key(&state, path, "signing key retired", RingDocument::retire).await
+}
+
+/// Applies `change` to the key of the path; the key's entry afterwards.
+async fn change_key(
+    state: &AppState,
+    path: Result<Path<String>, PathRejection>,
+    done: &'static str,
+    change: fn(&mut RingDocument, &str, DateTime<Utc>) -> Result<(), RingChangeError>,
+) -> Result<Json<Value>, ApiError> {
     let kid = kid(path)?;
     let (doc, ()) = state
         .ring
-        .change(|doc, _, now| Ok(doc.retire(&kid, now)?))
+        .change(|doc, _, now| Ok(change(doc, &kid, now)?))
         .await?;
-    tracing::info!(%kid, "signing key retired");
+    tracing::info!(%kid, "{done}");
     Ok(Json(entry_body(&doc, &kid)?))
 }
 

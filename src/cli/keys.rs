@@ -6,14 +6,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Subcommand;
 
 use super::Failure;
 use crate::clock::SystemClock;
 use crate::config::{KeyRingArgs, StoreArgs};
 use crate::ring::{Created, KeyEntry, Refreshed, SharedRing, SharedRingError};
-use crate::token::{Kek, KeyAlgorithm, KeyHandle, RingDocument};
+use crate::token::{Kek, KeyAlgorithm, KeyHandle, RingChangeError, RingDocument};
 
 /// Subcommands of `tessera keys`.
 #[derive(Debug, Subcommand)]
@@ -119,6 +119,21 @@ fn failure(err: SharedRingError) -> Failure {
     }
 }
 
+/// Applies `change` to the key `kid` of the stored ring.
+async fn change_key(
+    store: &StoreArgs,
+    ring: &KeyRingArgs,
+    kid: &str,
+    change: fn(&mut RingDocument, &str, DateTime<Utc>) -> Result<(), RingChangeError>,
+) -> Result<(), Failure> {
+    let shared = shared_ring(store, ring.kek(false)?)?;
+    shared
+        .change(|doc, _, now| Ok(change(doc, kid, now)?))
+        .await
+        .map_err(failure)?;
+    Ok(())
+}
+
 /// Runs a keys subcommand.
 pub async fn run(command: KeysCommand) -> Result<(), Failure> {
     match command {
@@ -187,19 +202,11 @@ pub async fn run(command: KeysCommand) -> Result<(), Failure> {
             eprintln!("generated {alg} key {kid}; {state}; running instances follow within 2 s");
         }
         KeysCommand::Activate { kid, store, ring } => {
-            let shared = shared_ring(&store, ring.kek(false)?)?;
-            shared
-                .change(|doc, _, now| Ok(doc.activate(&kid, now)?))
-                .await
-                .map_err(failure)?;
+            change_key(&store, &ring, &kid, RingDocument::activate).await?;
             eprintln!("{kid} is the signing key; running instances follow within 2 s");
         }
         KeysCommand::Retire { kid, store, ring } => {
-            let shared = shared_ring(&store, ring.kek(false)?)?;
-            shared
-                .change(|doc, _, now| Ok(doc.retire(&kid, now)?))
-                .await
-                .map_err(failure)?;
+            change_key(&store, &ring, &kid, RingDocument::retire).await?;
             eprintln!("{kid} no longer verifies; running instances follow within 2 s");
         }
         KeysCommand::Reseal {
@@ -225,7 +232,7 @@ pub async fn run(command: KeysCommand) -> Result<(), Failure> {
 }
 
 fn print_table(doc: &RingDocument) {
-    let time = |at: Option<chrono::DateTime<chrono::Utc>>| {
+    let time = |at: Option<DateTime<Utc>>| {
         at.map_or_else(
             || "-".to_owned(),
             |at| at.to_rfc3339_opts(SecondsFormat::Secs, true),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::RedisServer;
-use crate::common::app::jwt_part;
+use crate::common::app::{jwt_part, verify_code};
 use crate::common::process::{Tessera, output_within_30s, tessera, wait_status};
 
 struct Running {
@@ -464,18 +464,6 @@ async fn status_and_code(base: &str, path: &str) -> (u16, Option<String>) {
     let response = reqwest::get(format!("{base}{path}")).await.unwrap();
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    (status, body["error"]["code"].as_str().map(str::to_owned))
-}
-
-async fn verify_code(base: &str, token: &str) -> (u16, Option<String>) {
-    let response = reqwest::Client::new()
-        .post(format!("{base}/api/verify"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
     (status, body["error"]["code"].as_str().map(str::to_owned))
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::common::RedisServer;
-use crate::common::app::{ISSUER, OPERATOR_KEY, jwt_part};
+use crate::common::app::{ISSUER, OPERATOR_KEY, jwt_part, operator_call, verify_code};
 use crate::common::process::{Tessera, output_within_30s, tessera, wait_status};
 use crate::common::redis_cluster::RedisCluster;
 
@@ -53,16 +53,7 @@ async fn instance(store: &[(&str, String)], extra: &[&str]) -> Instance {
 
 impl Instance {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .header("Authorization", format!("Token {OPERATOR_KEY}"));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        operator_call(&self.base, method, path, body).await
     }
 
     /// A fresh token for group `g`.
@@ -80,16 +71,7 @@ impl Instance {
 
     /// `/api/verify` of `token`: status and error code.
     async fn verify(&self, token: &str) -> (u16, Option<String>) {
-        let response = self
-            .client
-            .post(format!("{}/api/verify", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap();
-        (status, body["error"]["code"].as_str().map(str::to_owned))
+        verify_code(&self.base, token).await
     }
 
     async fn jwks_bytes(&self) -> Vec<u8> {

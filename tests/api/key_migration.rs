@@ -8,13 +8,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tessera::clock::{Clock, SystemClock};
 use tessera::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
 use tessera::token::{KeyAlgorithm, KeyRing, TokenIssuer};
 
 use crate::common::RedisServer;
-use crate::common::app::{ISSUER, OPERATOR_KEY, jwt_part, policy};
+use crate::common::app::{ISSUER, OPERATOR_KEY, jwt_part, operator_call, policy, verify_code};
 use crate::common::process::{Tessera, tessera, wait_status};
 
 /// A keys directory as an earlier version left it: EdDSA, ES256, RS256,
@@ -89,37 +89,6 @@ fn start(dir: &Path, store: &[(&str, String)]) -> Tessera {
     Tessera::spawn(command)
 }
 
-async fn call(
-    base: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{base}{path}"))
-        .header("Authorization", format!("Token {OPERATOR_KEY}"));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
-async fn verify(base: &str, token: &str) -> (u16, Option<String>) {
-    let response = reqwest::Client::new()
-        .post(format!("{base}/api/verify"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
-    (status, body["error"]["code"].as_str().map(str::to_owned))
-}
-
 /// Upgrades a legacy installation in `dir` on `store`; `dump` returns the
 /// whole store as text.
 async fn upgrade(dir: &Path, store: &[(&str, String)], dump: impl Fn() -> String) {
@@ -143,12 +112,12 @@ async fn upgrade(dir: &Path, store: &[(&str, String)], dump: impl Fn() -> String
         "{log}"
     );
     assert_eq!(
-        verify(&base, &by_eddsa).await,
+        verify_code(&base, &by_eddsa).await,
         (200, None),
         "issued before the upgrade"
     );
-    assert_eq!(verify(&base, &by_hmac).await, (200, None));
-    let (status, body) = call(
+    assert_eq!(verify_code(&base, &by_hmac).await, (200, None));
+    let (status, body) = operator_call(
         &base,
         reqwest::Method::POST,
         "/api/user",
@@ -161,7 +130,7 @@ async fn upgrade(dir: &Path, store: &[(&str, String)], dump: impl Fn() -> String
         hmac_kid,
         "the active key keeps signing"
     );
-    let (_, listed) = call(&base, reqwest::Method::GET, "/api/keys", None).await;
+    let (_, listed) = operator_call(&base, reqwest::Method::GET, "/api/keys", None).await;
     let states: Vec<&str> = listed["keys"]
         .as_array()
         .unwrap()
@@ -178,9 +147,14 @@ async fn upgrade(dir: &Path, store: &[(&str, String)], dump: impl Fn() -> String
 
     // The retired-to-be key, retired: its tokens stop verifying.
     let path = format!("/api/keys/{}/retire", eddsa_kid.as_str().unwrap());
-    assert_eq!(call(&base, reqwest::Method::POST, &path, None).await.0, 200);
     assert_eq!(
-        verify(&base, &by_eddsa).await,
+        operator_call(&base, reqwest::Method::POST, &path, None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        verify_code(&base, &by_eddsa).await,
         (401, Some("token_unknown_key".to_owned()))
     );
     assert!(first.terminate().success());
@@ -199,7 +173,7 @@ async fn upgrade(dir: &Path, store: &[(&str, String)], dump: impl Fn() -> String
         200
     );
     assert!(!second.stderr().contains("imported"), "{}", second.stderr());
-    assert_eq!(verify(&base, &by_hmac).await, (200, None));
+    assert_eq!(verify_code(&base, &by_hmac).await, (200, None));
     assert_no_private_material(&dump(), &texts);
 }
 

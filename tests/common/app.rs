@@ -179,6 +179,39 @@ impl Drop for TestApp {
     }
 }
 
+/// `method {base}{path}` with the operator key and an optional JSON body:
+/// the status and the body.
+pub async fn operator_call(
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .header("Authorization", format!("Token {OPERATOR_KEY}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// `POST {base}/api/verify` with `token` as a bearer credential: the status
+/// and the error code, if any.
+pub async fn verify_code(base: &str, token: &str) -> (u16, Option<String>) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/verify"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (status, body["error"]["code"].as_str().map(str::to_owned))
+}
+
 /// The payload of a compact JWT, decoded without verification.
 pub fn jwt_part(token: &str, index: usize) -> Value {
     use base64::Engine as _;
