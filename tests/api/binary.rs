@@ -761,3 +761,57 @@ async fn the_verify_store_check_setting_is_parsed_strictly() {
         assert!(stderr.contains("verify-check-store"), "{bad:?}: {stderr}");
     }
 }
+
+/// `tessera keys` on the embedded store: before the first start (creating
+/// the ring), and refused with a pointer to the admin API while the
+/// service holds the store.
+#[tokio::test]
+async fn keys_commands_work_on_the_embedded_store_while_the_service_is_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys_cli = |args: &[&str]| {
+        output_within_30s({
+            let mut command = tessera(dir.path());
+            command.args(args);
+            command
+        })
+    };
+    let generated = keys_cli(&["keys", "generate", "--alg", "RS256"]);
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let kid = String::from_utf8(generated.stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let published = keys_cli(&["keys", "generate"]);
+    let second = String::from_utf8(published.stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let listed = String::from_utf8(keys_cli(&["keys", "list"]).stdout).unwrap();
+    let state = |kid: &str| {
+        listed
+            .lines()
+            .find(|line| line.starts_with(kid))
+            .and_then(|line| line.split_whitespace().nth(2).map(str::to_owned))
+    };
+    assert_eq!(state(&kid).as_deref(), Some("active"), "{listed}");
+    assert_eq!(state(&second).as_deref(), Some("published"), "{listed}");
+
+    let app = Tessera::spawn({
+        let mut command = tessera(dir.path());
+        command
+            .env("TESSERA_LISTEN", "127.0.0.1:0")
+            .env("TESSERA_API_KEY", crate::common::app::OPERATOR_KEY);
+        command
+    });
+    let base = app.listening_base();
+    let body = operator_get_user(&base).await;
+    let header = jwt_part(body["user_group"]["token"].as_str().unwrap(), 0);
+    assert_eq!(header["kid"], kid.as_str());
+    let busy = keys_cli(&["keys", "activate", &second]);
+    assert_eq!(busy.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("/api/keys"));
+}
