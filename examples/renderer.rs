@@ -1,6 +1,7 @@
 //! A minimal dashboard renderer: every request must carry a user-group
 //! token, verified against a running Tessera's published JWKS by the
-//! `tessera` middleware; the page shows the viewer's group and variables.
+//! `tessera-middleware` crate (which refreshes the JWKS in the background);
+//! the page shows the viewer's group and variables.
 //!
 //! Revocation: when the renderer can reach Tessera's Redis
 //! (`TESSERA_REDIS_URL` or `TESSERA_REDIS_CLUSTER`, with `TESSERA_REDIS_PREFIX`
@@ -29,9 +30,12 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use tessera::auth::Secret;
 use tessera::config::parse_cluster_nodes;
-use tessera::middleware::{KeySource, RendererAuth, RendererAuthConfig, UserGroup};
-use tessera::store::{GroupStore, RedisConfig, RedisStore, RedisTarget};
-use tessera::token::VerifyPolicy;
+use tessera::store::{RedisConfig, RedisStore, RedisTarget};
+use tessera::token::revocation::StoreRevocations;
+use tessera_middleware::{
+    KeySource, RendererAuth, RendererAuthConfig, RevocationSource, UserGroup,
+};
+use tessera_verify::VerifyPolicy;
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
@@ -51,7 +55,7 @@ async fn dashboard(group: UserGroup) -> Json<Value> {
 }
 
 /// Tessera's Redis, when the environment names it.
-fn revocation_store() -> Result<Option<Arc<dyn GroupStore>>, String> {
+fn revocation_store() -> Result<Option<Arc<dyn RevocationSource>>, String> {
     let target = match (
         std::env::var("TESSERA_REDIS_URL").ok(),
         std::env::var("TESSERA_REDIS_CLUSTER").ok(),
@@ -69,7 +73,7 @@ fn revocation_store() -> Result<Option<Arc<dyn GroupStore>>, String> {
         timeout: Duration::from_secs(1),
     })
     .map_err(|err| err.to_string())?;
-    Ok(Some(Arc::new(store)))
+    Ok(Some(Arc::new(StoreRevocations(Arc::new(store)))))
 }
 
 #[tokio::main]
@@ -81,25 +85,35 @@ async fn main() -> Result<(), String> {
         max_ttl: Duration::from_secs(30 * 86_400),
         leeway: Duration::from_secs(60),
     };
-    let source = KeySource::JwksUrl(format!("{tessera}/.well-known/jwks.json"));
+    let jwks_url = format!("{tessera}/.well-known/jwks.json");
+    let source = KeySource::JwksUrl(jwks_url.clone());
     let mut config = RendererAuthConfig::new(source, policy);
     if let Ok(capacity) = std::env::var("RENDERER_TOKEN_CACHE") {
         config.token_cache_capacity = capacity
             .parse()
             .map_err(|_| "RENDERER_TOKEN_CACHE must be a number".to_owned())?;
     }
-    config.store = revocation_store()?;
-    match &config.store {
+    config.revocations = revocation_store()?;
+    match &config.revocations {
         Some(_) => eprintln!(
             "revocation: checked in Tessera's Redis; a revoked token stops passing within {} s",
-            config.store_cache_ttl.as_secs()
+            config.revocation_cache_ttl.as_secs()
         ),
         None => eprintln!(
             "revocation: NOT checked (no TESSERA_REDIS_URL or TESSERA_REDIS_CLUSTER); \
              a revoked or deleted group's token keeps passing until it expires"
         ),
     }
-    let auth = RendererAuth::new(config).await?;
+    let auth = RendererAuth::new(config)
+        .await
+        .map_err(|err| err.to_string())?;
+    match auth.keys_unavailable() {
+        None => eprintln!("keys: JWKS {jwks_url} fetched; refreshed in the background"),
+        Some(err) => eprintln!(
+            "keys: JWKS {jwks_url} could not be fetched yet ({err}); retrying in the background, \
+             tokens answered 503 keys_unavailable meanwhile"
+        ),
+    }
 
     let app = Router::new()
         .route("/dashboard", get(dashboard))

@@ -258,13 +258,6 @@ impl From<VerifyFailure> for ApiError {
         match err {
             VerifyFailure::Token(err) => err.into(),
             VerifyFailure::Store(err) => err.into(),
-            VerifyFailure::KeysUnavailable(detail) => {
-                tracing::warn!(%detail, "verifying keys unavailable");
-                Self::new(
-                    ErrorCode::KeysUnavailable,
-                    "the verifying keys could not be fetched; retry shortly",
-                )
-            }
         }
     }
 }

@@ -12,13 +12,8 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
-pub mod clock;
 pub mod config;
-pub mod domain;
 pub mod error;
-pub mod json_strict;
-pub mod middleware;
-mod newtype;
 mod private_fs;
 pub mod ring;
 pub mod server;
@@ -26,6 +21,9 @@ pub mod sql;
 pub mod state;
 pub mod store;
 pub mod token;
+
+pub use tessera_middleware as middleware;
+pub use tessera_verify::{clock, domain, json_strict};
 
 use std::future::Future;
 

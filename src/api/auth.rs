@@ -9,6 +9,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
+use tessera_verify::authorization;
+
 use crate::auth::{ApiKey, ApiKeyName};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -44,20 +46,10 @@ fn presented_key(parts: &Parts) -> Result<ApiKey, ApiError> {
         .headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| unauthorized("send Authorization: Token <API key>"))?;
-    let value = value
-        .to_str()
-        .map_err(|_| unauthorized("malformed Authorization header"))?;
-    let (scheme, credential) = value
-        .split_once(' ')
-        .ok_or_else(|| unauthorized("malformed Authorization header"))?;
-    let credential = credential.trim();
-    let scheme_ok = scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer");
-    if !scheme_ok || credential.is_empty() {
-        return Err(unauthorized(
-            "malformed Authorization header: use Token <API key>",
-        ));
-    }
-    Ok(ApiKey::new(credential))
+    // `Token <key>` or `Bearer <key>`: either scheme carries an API key here.
+    let credential = authorization::parse(value.as_bytes())
+        .map_err(|_| unauthorized("malformed Authorization header: use Token <API key>"))?;
+    Ok(ApiKey::new(credential.value))
 }
 
 fn unauthorized(message: &str) -> ApiError {

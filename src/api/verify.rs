@@ -13,6 +13,8 @@ use chrono::SecondsFormat;
 use serde_json::{Map, Value, json};
 
 use super::MaybeJsonObject;
+use tessera_verify::authorization::{self, Scheme};
+
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::token::revocation::check_not_revoked;
@@ -105,19 +107,13 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let malformed = || {
-        ApiError::new(
+    match authorization::parse(value.as_bytes()) {
+        Ok(credential) if credential.scheme == Scheme::Bearer => {
+            Ok(Some(credential.value.to_owned()))
+        }
+        _ => Err(ApiError::new(
             ErrorCode::TokenMalformed,
             "malformed Authorization header: use Bearer <token>",
-        )
-    };
-    let value = value.to_str().map_err(|_| malformed())?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(Some(token.trim().to_owned()))
-        }
-        _ => Err(malformed()),
+        )),
     }
 }

@@ -81,7 +81,7 @@ impl ApiKeyHash {
 #[serde(try_from = "String", into = "String")]
 pub struct ApiKeyName(String);
 
-crate::newtype::validated_string!(ApiKeyName, String);
+tessera_verify::validated_string!(ApiKeyName, String);
 
 impl ApiKeyName {
     /// Validates a name.

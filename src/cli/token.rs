@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::clock::SystemClock;
 use crate::config::{KeyRingArgs, StoreArgs, parse_duration};
-use crate::middleware::{KeySource, Keys};
+use crate::middleware::{fetch_jwks, jwks_client};
 use crate::ring::SharedRing;
 use crate::token::{Claims, KeyHandle, KeySet, VerifyPolicy, verify};
 
@@ -48,28 +48,28 @@ pub struct OfflineVerifyArgs {
 impl OfflineVerifyArgs {
     /// Verifies `token`; the error starts with the error code.
     pub async fn verify(&self, token: &str) -> Result<Claims, String> {
-        let source = match &self.jwks {
+        let keys = match &self.jwks {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
-                KeySource::JwksUrl(url.clone())
+                let client = jwks_client().map_err(|err| err.to_string())?;
+                fetch_jwks(&client, url)
+                    .await
+                    .map_err(|err| format!("keys_unavailable: {err}"))?
+                    .0
             }
-            Some(file) => KeySource::JwksFile(file.into()),
-            None => KeySource::Static(self.stored_keys().await?),
+            Some(file) => {
+                let bytes = std::fs::read(file).map_err(|err| format!("{file}: {err}"))?;
+                KeySet::from_jwks_bytes(&bytes).map_err(|err| format!("{file}: {err}"))?
+            }
+            None => self.stored_keys().await?,
         };
-        let keys = Keys::load(source).await?;
-        if let Some(why) = keys.unavailable() {
-            return Err(format!("keys_unavailable: {why}"));
-        }
         let policy = VerifyPolicy {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),
             max_ttl: self.max_token_ttl,
             leeway: self.leeway,
         };
-        let (set, _) = keys.now().await;
-        verify(set.set(), &policy, token.trim(), Utc::now()).map_err(|err| {
-            let code = crate::error::ApiError::from(err.clone()).code.as_str();
-            format!("{code}: {err}")
-        })
+        verify(&keys, &policy, token.trim(), Utc::now())
+            .map_err(|err| format!("{}: {err}", err.code()))
     }
 }
 

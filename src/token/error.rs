@@ -1,4 +1,4 @@
-//! Errors of the token module: key handling and token issuance/verification.
+//! Errors of key handling (token errors are the verifier crate's).
 
 use std::path::PathBuf;
 
@@ -33,33 +33,4 @@ pub enum KeyError {
     /// The random generator or key generation failed.
     #[error("key generation failed: {0}")]
     Generation(String),
-}
-
-/// Why a token could not be issued or verified.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
-    /// Not a JWT of the expected shape.
-    #[error("token is malformed: {0}")]
-    Malformed(String),
-    /// The `kid` names no key that may verify, or the header does not fit the key.
-    #[error("token key is unknown: {0}")]
-    UnknownKey(String),
-    /// The signature does not match.
-    #[error("token signature is invalid")]
-    SignatureInvalid,
-    /// `exp` has passed.
-    #[error("token has expired")]
-    Expired,
-    /// `nbf` or `iat` lies in the future.
-    #[error("token is not yet valid")]
-    NotYetValid,
-    /// A required claim is missing or wrong.
-    #[error("token claims are invalid: {0}")]
-    ClaimsInvalid(String),
-    /// The group was deleted or revoked after the token was issued.
-    #[error("token has been revoked")]
-    Revoked,
-    /// Signing failed (a bug or a broken key, never the client's fault).
-    #[error("token signing failed: {0}")]
-    Signing(String),
 }

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 
-use super::claims::Audience;
+use super::Audience;
 use super::{Claims, KeyRing, TokenError, TokenPolicy};
 use crate::domain::GroupRecord;
 

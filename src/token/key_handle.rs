@@ -88,6 +88,15 @@ impl KeyHandle {
     }
 }
 
+/// The service's keys as a middleware key source in the same process.
+impl tessera_middleware::KeyProvider for KeyHandle {
+    fn current(&self) -> Option<(Arc<tessera_verify::KeySet>, u64)> {
+        let snapshot = self.snapshot();
+        let ring = snapshot.ring.as_ref()?;
+        Some((ring.shared_keyset(), snapshot.version))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::KeyHandle;

@@ -23,8 +23,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::keyset::{KeySet, VerifyingKey};
 use super::{KeyAlgorithm, KeyError, KeyMaterial};
+use super::{KeySet, VerifyingKey};
 
 const MANIFEST: &str = "keyring.json";
 
@@ -33,7 +33,7 @@ const MANIFEST: &str = "keyring.json";
 #[serde(try_from = "String", into = "String")]
 pub struct Kid(String);
 
-crate::newtype::validated_string!(Kid, String);
+tessera_verify::validated_string!(Kid, String);
 
 impl Kid {
     /// Validates a key id.
@@ -123,7 +123,7 @@ pub struct KeyRing {
     /// Every key of the manifest, retired ones included.
     infos: Vec<KeyInfo>,
     /// The verifying keys, built once.
-    keyset: KeySet,
+    keyset: Arc<KeySet>,
 }
 
 impl fmt::Debug for KeyRing {
@@ -220,12 +220,12 @@ impl KeyRing {
             "alg": active.info.alg.as_str(),
             "kid": active.info.kid.as_str(),
         });
-        let keyset = KeySet::new(keys.values().map(|entry| VerifyingKey {
+        let keyset = Arc::new(KeySet::new(keys.values().map(|entry| VerifyingKey {
             kid: entry.info.kid.to_string(),
             alg: entry.info.alg,
             decoding: entry.material.decoding.clone(),
             public_jwk: entry.material.public_jwk.clone(),
-        }));
+        })));
         Ok(Self {
             active_header: URL_SAFE_NO_PAD.encode(header.to_string()),
             active,
@@ -294,6 +294,11 @@ impl KeyRing {
     /// The verifying keys (every key that is not retired).
     pub fn keyset(&self) -> &KeySet {
         &self.keyset
+    }
+
+    /// The verifying keys, shared.
+    pub fn shared_keyset(&self) -> Arc<KeySet> {
+        self.keyset.clone()
     }
 
     /// Every key of the manifest with its status, oldest first.
@@ -439,6 +444,30 @@ mod tests {
         assert_eq!(ring.active().0.alg, KeyAlgorithm::ES256);
         assert!(ring.get(&first.unwrap()).is_some());
         assert_eq!(ring.statuses().len(), 2);
+    }
+
+    #[test]
+    fn jwks_round_trips_and_never_shows_private_or_hmac_material() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = chrono::Utc::now();
+        for alg in KeyAlgorithm::ALL {
+            KeyRing::generate(dir.path(), alg, now).unwrap();
+        }
+        let ring = KeyRing::load(dir.path()).unwrap();
+        let local = ring.keyset().clone();
+        assert_eq!(local.len(), 4);
+        let document = local.jwks();
+        let keys = document["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 3, "the HMAC key is not published");
+        for key in keys {
+            assert_eq!(key["use"], "sig");
+            for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+                assert!(key.get(private).is_none(), "{private} published");
+            }
+        }
+        let parsed = crate::token::KeySet::from_jwks(&document).unwrap();
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(parsed.jwks(), document);
     }
 
     #[test]

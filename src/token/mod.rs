@@ -6,33 +6,29 @@
 //! and carries its `kid`. Only [`revocation`] knows about the store; the
 //! rest knows nothing of HTTP or storage.
 
-mod algorithm;
-mod claims;
 mod error;
 mod issuer;
 mod key_handle;
 mod key_material;
 mod keyring;
-mod keyset;
 mod policy;
 pub mod revocation;
 mod sealing;
 mod self_test;
 mod stored_ring;
-mod verifier;
 
-pub use algorithm::KeyAlgorithm;
-pub use claims::{Audience, Claims};
-pub use error::{KeyError, TokenError};
+pub use error::KeyError;
 pub use issuer::{IssuedToken, TokenIssuer};
 pub use key_handle::{KeyHandle, NoKeys, VersionedKeys};
 pub use key_material::KeyMaterial;
 pub use keyring::{KeyInfo, KeyRing, KeyStatus, Kid};
-pub use keyset::{KeySet, VerifyingKey};
-pub use policy::{TokenPolicy, VerifyPolicy};
+pub use policy::TokenPolicy;
 pub use sealing::{KEK_BYTES, Kek, SealError};
 pub use self_test::self_test;
 pub use stored_ring::{
     KeyState, MAX_LIVE_KEYS, MAX_RETIRED_KEPT, RingChangeError, RingDocument, RingError, SealedKey,
 };
-pub use verifier::{MAX_TOKEN_BYTES, SignedToken, verify, verify_signature};
+pub use tessera_verify::{
+    Audience, Claims, GroupGeneration, JwksError, KeyAlgorithm, KeySet, MAX_TOKEN_BYTES,
+    SignedToken, TokenError, VerifyPolicy, VerifyingKey, verify, verify_signature,
+};

@@ -1,21 +1,9 @@
-//! The token rules an operator configures: what verification requires,
-//! and how long issued tokens live.
+//! The rules of the issuing service: what verification requires (the
+//! verifier crate's [`VerifyPolicy`]) and how long issued tokens live.
 
 use std::time::Duration;
 
-/// What a verifier requires of a token (shared by the service, the
-/// middleware and the offline CLI).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyPolicy {
-    /// The required `iss`.
-    pub issuer: String,
-    /// The audience that must be in `aud`.
-    pub audience: String,
-    /// The longest lifetime (`exp - iat`) a token may have.
-    pub max_ttl: Duration,
-    /// Clock skew tolerated when checking `exp`, `nbf` and `iat`.
-    pub leeway: Duration,
-}
+use super::VerifyPolicy;
 
 /// The rules of the issuing service: verification plus the default lifetime.
 #[derive(Debug, Clone, PartialEq, Eq)]

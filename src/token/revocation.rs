@@ -1,8 +1,16 @@
 //! The last verification step: the store still holds the token's group,
 //! with the same `team_id` (a group deleted and created again gets a new
-//! one) and the same `gen` (revoking bumps it).
+//! one) and the same `gen` (revoking bumps it). The rule itself is the
+//! verifier crate's [`GroupGeneration`]; this module asks the store, for
+//! the service and (as a [`RevocationSource`]) for the middleware.
 
-use super::{Claims, TokenError};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tessera_middleware::{RevocationSource, SourceUnavailable};
+
+use super::{Claims, GroupGeneration, TokenError};
+use crate::domain::GroupId;
 use crate::store::{GroupStore, StoreError};
 
 /// Why a verification with the store check failed.
@@ -14,34 +22,14 @@ pub enum VerifyFailure {
     /// The store could not be asked; the token is not treated as valid.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The token names a key the verifier does not hold, and the key set
-    /// could not be fetched: the token is not judged (fetch detail inside).
-    #[error("verifying keys unavailable: {0}")]
-    KeysUnavailable(String),
 }
 
-/// The group generation a token must match: what the store says now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GroupGeneration {
-    /// The group's `team_id`.
-    pub team_id: u64,
-    /// The group's `gen`.
-    pub r#gen: u64,
-}
-
-impl GroupGeneration {
-    /// Whether `claims` were issued for this generation of the group.
-    pub fn admits(self, claims: &Claims) -> bool {
-        self.team_id == claims.team_id.get() && self.r#gen == claims.r#gen
-    }
-}
-
-/// The current generation of the token's group, `None` if it is gone.
+/// The current generation of the group `id`, `None` if it is gone.
 pub async fn current_generation(
     store: &dyn GroupStore,
-    claims: &Claims,
+    id: &GroupId,
 ) -> Result<Option<GroupGeneration>, StoreError> {
-    Ok(store.get(&claims.sub).await?.map(|record| GroupGeneration {
+    Ok(store.get(id).await?.map(|record| GroupGeneration {
         team_id: record.team_id.get(),
         r#gen: record.r#gen,
     }))
@@ -52,8 +40,21 @@ pub async fn check_not_revoked(
     store: &dyn GroupStore,
     claims: &Claims,
 ) -> Result<(), VerifyFailure> {
-    match current_generation(store, claims).await? {
+    match current_generation(store, &claims.sub).await? {
         Some(current) if current.admits(claims) => Ok(()),
         _ => Err(TokenError::Revoked.into()),
+    }
+}
+
+/// The store as the middleware's revocation source.
+#[derive(Clone)]
+pub struct StoreRevocations(pub Arc<dyn GroupStore>);
+
+#[async_trait]
+impl RevocationSource for StoreRevocations {
+    async fn generation(&self, id: &GroupId) -> Result<Option<GroupGeneration>, SourceUnavailable> {
+        current_generation(self.0.as_ref(), id)
+            .await
+            .map_err(|err| SourceUnavailable(err.to_string()))
     }
 }

@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use tessera::middleware::{KeySource, RendererAuth, RendererAuthConfig, UserGroup};
 use tessera::token::KeyRing;
+use tessera::token::revocation::StoreRevocations;
 
 use crate::common::app::verify_policy;
 use crate::common::{RedisServer, TestApp, spawn_app};
@@ -61,11 +62,13 @@ async fn token_for(app: &TestApp, id: &str) -> String {
 }
 
 fn config(app: &TestApp, cache: usize) -> RendererAuthConfig {
-    let mut config =
-        RendererAuthConfig::new(KeySource::Shared(app.state.keys.clone()), verify_policy());
+    let mut config = RendererAuthConfig::new(
+        KeySource::Provider(Arc::new(app.state.keys.clone())),
+        verify_policy(),
+    );
     config.token_cache_capacity = cache;
-    config.store = Some(app.state.store.clone());
-    config.store_cache_ttl = Duration::from_secs(1);
+    config.revocations = Some(Arc::new(StoreRevocations(app.state.store.clone())));
+    config.revocation_cache_ttl = Duration::from_secs(1);
     config
 }
 
@@ -211,7 +214,7 @@ async fn rotate_and_publish(app: &TestApp, jwks: &JwksServer) -> String {
 
 async fn jwks_renderer(jwks: &JwksServer, interval: Duration) -> String {
     let mut config = RendererAuthConfig::new(KeySource::JwksUrl(jwks.url.clone()), verify_policy());
-    config.jwks_refetch_interval = interval;
+    config.jwks_refresh.unknown_kid_interval = interval;
     let auth = RendererAuth::new(config).await.unwrap();
     renderer(&auth).await
 }
@@ -270,7 +273,7 @@ async fn a_failed_jwks_fetch_never_makes_a_token_valid() {
     let jwks = jwks_server(json!({"keys": []})).await;
     *jwks.document.lock().unwrap() = None;
     let mut config = RendererAuthConfig::new(KeySource::JwksUrl(jwks.url.clone()), verify_policy());
-    config.jwks_refetch_interval = Duration::from_millis(1);
+    config.jwks_refresh.unknown_kid_interval = Duration::from_millis(1);
     let auth = RendererAuth::new(config).await.unwrap();
     let base = renderer(&auth).await;
     let token = token_for(&app, "g").await;

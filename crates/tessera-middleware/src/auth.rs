@@ -5,18 +5,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
+use tessera_verify::authorization::{self, Scheme};
+use tessera_verify::clock::{SharedClock, SystemClock};
+use tessera_verify::{Claims, GroupGeneration, TokenError, VerifyPolicy, verify};
 
-use super::cache::BoundedCache;
-use super::extractor::{UserGroup, VerifiedToken};
-use super::key_source::{KeySource, Keys};
-use super::layer::RendererAuthLayer;
-use crate::api::bearer_token;
-use crate::clock::{SharedClock, SystemClock};
-use crate::error::{ApiError, ErrorCode};
-use crate::store::GroupStore;
-use crate::token::revocation::{GroupGeneration, VerifyFailure, current_generation};
-use crate::token::{Claims, TokenError, VerifyPolicy, verify};
+use crate::cache::BoundedCache;
+use crate::extractor::{UserGroup, VerifiedToken};
+use crate::key_source::{KeySource, KeySourceError, Keys, Refresh};
+use crate::layer::RendererAuthLayer;
+use crate::rejection::Rejection;
+use crate::revocation::RevocationSource;
 
 /// How the middleware verifies.
 pub struct RendererAuthConfig {
@@ -25,35 +24,35 @@ pub struct RendererAuthConfig {
     /// Issuer, audience, maximum lifetime and leeway.
     pub policy: VerifyPolicy,
     /// If set, tokens of deleted or revoked groups are refused.
-    pub store: Option<Arc<dyn GroupStore>>,
-    /// How long a group's current generation is trusted without asking the
-    /// store again (how long a revocation may take to bite).
-    pub store_cache_ttl: Duration,
+    pub revocations: Option<Arc<dyn RevocationSource>>,
+    /// How long a group's current generation is trusted without asking
+    /// again: a revoked token passes for at most this long (5 s).
+    pub revocation_cache_ttl: Duration,
     /// How many verified tokens to remember (0 disables the cache).
     pub token_cache_capacity: usize,
     /// How many bytes the verified tokens remembered may take in all
     /// (a token counts twice its length, for its decoded claims, plus 512).
     pub token_cache_bytes: u64,
-    /// The least time between two fetches of a remote JWKS (an unknown
-    /// `kid` triggers a fetch only when this much time has passed).
-    pub jwks_refetch_interval: Duration,
+    /// How a remote JWKS is refreshed.
+    pub jwks_refresh: Refresh,
     /// The time source.
     pub clock: SharedClock,
 }
 
 impl RendererAuthConfig {
-    /// Defaults: no store check, a 5 s generation cache if one is added,
-    /// 10 000 cached tokens in at most 32 MiB, a remote JWKS fetched at
-    /// most every 30 s, the system clock.
+    /// Defaults: no revocation check, a 5 s generation cache if one is
+    /// added, 10 000 cached tokens in at most 32 MiB, a remote JWKS
+    /// refreshed at its max-age (30 s to 1 h) and fetched for unknown
+    /// `kid`s at most every 30 s, the system clock.
     pub fn new(keys: KeySource, policy: VerifyPolicy) -> Self {
         Self {
             keys,
             policy,
-            store: None,
-            store_cache_ttl: Duration::from_secs(5),
+            revocations: None,
+            revocation_cache_ttl: Duration::from_secs(5),
             token_cache_capacity: 10_000,
             token_cache_bytes: 32 * 1024 * 1024,
-            jwks_refetch_interval: super::key_source::MIN_REFETCH_INTERVAL,
+            jwks_refresh: Refresh::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -62,8 +61,8 @@ impl RendererAuthConfig {
 struct Inner {
     keys: Keys,
     policy: VerifyPolicy,
-    store: Option<Arc<dyn GroupStore>>,
-    store_cache_ttl: i64,
+    revocations: Option<Arc<dyn RevocationSource>>,
+    revocation_cache_ttl: i64,
     clock: SharedClock,
     tokens: BoundedCache<String, Arc<VerifiedToken>>,
     generations: BoundedCache<String, Option<GroupGeneration>>,
@@ -90,16 +89,17 @@ pub struct RendererAuth {
 }
 
 impl RendererAuth {
-    /// Loads the keys and builds the engine.
-    pub async fn new(config: RendererAuthConfig) -> Result<Self, String> {
+    /// Loads the keys (a remote JWKS is fetched once now, then kept fresh
+    /// in the background) and builds the engine.
+    pub async fn new(config: RendererAuthConfig) -> Result<Self, KeySourceError> {
         let capacity = config.token_cache_capacity;
         let bytes = config.token_cache_bytes;
         Ok(Self {
             inner: Arc::new(Inner {
-                keys: Keys::load_with(config.keys, config.jwks_refetch_interval).await?,
+                keys: Keys::load(config.keys, config.jwks_refresh).await?,
                 policy: config.policy,
-                store: config.store,
-                store_cache_ttl: i64::try_from(config.store_cache_ttl.as_secs())
+                revocations: config.revocations,
+                revocation_cache_ttl: i64::try_from(config.revocation_cache_ttl.as_secs())
                     .unwrap_or(i64::MAX),
                 clock: config.clock,
                 tokens: BoundedCache::new(capacity, bytes, token_weight),
@@ -114,45 +114,68 @@ impl RendererAuth {
         self.inner.verifications.load(Ordering::Relaxed)
     }
 
+    /// How many times a remote JWKS was fetched.
+    pub fn jwks_fetches(&self) -> u64 {
+        self.inner.keys.fetches()
+    }
+
+    /// The version of the keys in force (it moves only when they change).
+    pub fn key_version(&self) -> u64 {
+        self.inner.keys.now().version
+    }
+
+    /// Why the keys may be incomplete now (a remote JWKS that cannot be
+    /// fetched), if they may.
+    pub fn keys_unavailable(&self) -> Option<String> {
+        self.inner.keys.unavailable()
+    }
+
     /// The layer to add to a router.
     pub fn layer(&self) -> RendererAuthLayer {
         RendererAuthLayer::new(self.clone())
     }
 
     /// Verifies the bearer token of a request.
-    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<UserGroup, ApiError> {
-        let token = bearer_token(headers)?.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::TokenMalformed,
-                "send Authorization: Bearer <user-group token>",
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<UserGroup, Rejection> {
+        let missing =
+            || TokenError::Malformed("send Authorization: Bearer <user-group token>".into());
+        let value = headers.get(header::AUTHORIZATION).ok_or_else(missing)?;
+        match authorization::parse(value.as_bytes()) {
+            Ok(credential) if credential.scheme == Scheme::Bearer => {
+                self.verify(credential.value).await
+            }
+            _ => Err(TokenError::Malformed(
+                "malformed Authorization header: use Bearer <token>".into(),
             )
-        })?;
-        Ok(self.verify(&token).await?)
+            .into()),
+        }
     }
 
     /// Verifies a token: from the cache when it was verified before under
-    /// the same keys, then the revocation check if a store is configured.
-    pub async fn verify(&self, token: &str) -> Result<UserGroup, VerifyFailure> {
+    /// the same keys, then the revocation check if a source is configured.
+    /// Never waits on the network, except a request whose token names an
+    /// unknown `kid` when a refetch is due (see [`crate::KeySource`]).
+    pub async fn verify(&self, token: &str) -> Result<UserGroup, Rejection> {
         let inner = &self.inner;
         let now = inner.clock.now();
-        let (keys, version) = inner.keys.now().await;
-        let cached = inner.tokens.get(token, now.timestamp(), version);
+        let keys = inner.keys.now();
+        let cached = inner.tokens.get(token, now.timestamp(), keys.version);
         let verified = match cached {
             Some(verified) => verified,
             None => {
                 inner.verifications.fetch_add(1, Ordering::Relaxed);
-                let claims = match verify(keys.set(), &inner.policy, token, now) {
+                let (claims, version) = match verify(&keys.set, &inner.policy, token, now) {
                     Err(TokenError::UnknownKey(_))
                         if inner.keys.refetch_for_unknown_kid().await =>
                     {
-                        let (keys, _) = inner.keys.now().await;
-                        verify(keys.set(), &inner.policy, token, now)?
+                        let keys = inner.keys.now();
+                        (verify(&keys.set, &inner.policy, token, now)?, keys.version)
                     }
                     // The key may exist but the key set could not be fetched.
                     Err(TokenError::UnknownKey(_)) if let Some(why) = inner.keys.unavailable() => {
-                        return Err(VerifyFailure::KeysUnavailable(why));
+                        return Err(Rejection::KeysUnavailable(why));
                     }
-                    other => other?,
+                    other => (other?, keys.version),
                 };
                 let verified = Arc::new(VerifiedToken {
                     variables: claims.variables(),
@@ -174,15 +197,18 @@ impl RendererAuth {
         Ok(UserGroup(verified))
     }
 
-    async fn check_revocation(&self, claims: &Claims, now: i64) -> Result<(), VerifyFailure> {
-        let Some(store) = &self.inner.store else {
+    async fn check_revocation(&self, claims: &Claims, now: i64) -> Result<(), Rejection> {
+        let Some(source) = &self.inner.revocations else {
             return Ok(());
         };
         let generation = match self.inner.generations.get(claims.sub.as_str(), now, 0) {
             Some(generation) => generation,
             None => {
-                let generation = current_generation(store.as_ref(), claims).await?;
-                let until = now.saturating_add(self.inner.store_cache_ttl);
+                let generation = source
+                    .generation(&claims.sub)
+                    .await
+                    .map_err(|err| Rejection::RevocationUnavailable(err.0))?;
+                let until = now.saturating_add(self.inner.revocation_cache_ttl);
                 self.inner.generations.insert(
                     claims.sub.as_str().to_owned(),
                     generation,

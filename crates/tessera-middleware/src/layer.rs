@@ -10,7 +10,7 @@ use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
-use super::RendererAuth;
+use crate::RendererAuth;
 
 /// Adds user-group token verification to a service.
 #[derive(Clone)]

@@ -1,10 +1,12 @@
-//! `validated_string!`: the conversions every validated string newtype
+//! `validated_string!` (exported at the crate root for the server's own
+//! newtypes): the conversions every validated string newtype
 //! needs, written once. The type keeps its own `parse` constructor (the one
 //! place its rule is checked); the macro adds `as_str`, `Display`,
 //! `From<T> for String`, and `TryFrom<String>` through `parse`, which is
 //! what serde's `try_from = "String"` uses, so stored data is re-validated
 //! when read back.
 
+#[macro_export]
 macro_rules! validated_string {
     ($type:ident, $error:ty) => {
         impl $type {
@@ -34,5 +36,3 @@ macro_rules! validated_string {
         }
     };
 }
-
-pub(crate) use validated_string;

@@ -26,9 +26,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::keyset::{KeySet, VerifyingKey};
-use super::{Claims, TokenError, VerifyPolicy};
 use crate::json_strict;
+use crate::keyset::{KeySet, VerifyingKey};
+use crate::{Claims, TokenError, VerifyPolicy};
 
 /// The largest token accepted, in bytes; larger input is refused before
 /// any parsing or signature work.

@@ -11,7 +11,7 @@ use super::{FieldError, GroupId};
 #[serde(try_from = "String", into = "String")]
 pub struct GroupName(String);
 
-crate::newtype::validated_string!(GroupName, FieldError);
+crate::validated_string!(GroupName, FieldError);
 
 impl GroupName {
     /// Validates a name.

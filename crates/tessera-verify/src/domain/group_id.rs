@@ -15,7 +15,7 @@ use super::text::check_bounded_text;
 #[serde(try_from = "String", into = "String")]
 pub struct GroupId(String);
 
-crate::newtype::validated_string!(GroupId, FieldError);
+crate::validated_string!(GroupId, FieldError);
 
 impl GroupId {
     /// Validates a string id.

@@ -7,8 +7,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, ErrorCode};
-use crate::token::Claims;
+use tessera_verify::{Claims, TokenError};
+
+use crate::rejection::Rejection;
 
 /// A verified token: its claims and the variables derived from them.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +20,7 @@ pub struct VerifiedToken {
     pub variables: Map<String, Value>,
 }
 
-/// The viewer's user group, verified by [`super::RendererAuthLayer`].
+/// The viewer's user group, verified by [`crate::RendererAuthLayer`].
 ///
 /// Extracting it from a request that did not pass the layer fails with
 /// `401`: a handler never mistakes an unverified request for a viewer.
@@ -34,14 +35,11 @@ impl Deref for UserGroup {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for UserGroup {
-    type Rejection = ApiError;
+    type Rejection = Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
         parts.extensions.get::<UserGroup>().cloned().ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::TokenMalformed,
-                "no verified user-group token on this request",
-            )
+            TokenError::Malformed("no verified user-group token on this request".into()).into()
         })
     }
 }

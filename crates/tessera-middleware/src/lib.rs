@@ -1,0 +1,62 @@
+//! Verification for dashboard renderers: a tower [`Layer`](tower::Layer)
+//! that any axum app can add, and the [`UserGroup`] extractor that hands
+//! its handlers the verified claims and variables.
+//!
+//! ```no_run
+//! use axum::{Json, Router, routing::get};
+//! use tessera_middleware::{KeySource, RendererAuth, RendererAuthConfig, UserGroup};
+//! use tessera_verify::VerifyPolicy;
+//!
+//! # async fn run() -> Result<(), tessera_middleware::KeySourceError> {
+//! let policy = VerifyPolicy {
+//!     issuer: "https://tessera.example.com".into(),
+//!     audience: "dashboards".into(),
+//!     max_ttl: std::time::Duration::from_secs(30 * 86_400),
+//!     leeway: std::time::Duration::from_secs(60),
+//! };
+//! let source = KeySource::JwksUrl("https://tessera.example.com/.well-known/jwks.json".into());
+//! let auth = RendererAuth::new(RendererAuthConfig::new(source, policy)).await?;
+//!
+//! async fn dashboard(group: UserGroup) -> Json<serde_json::Value> {
+//!     Json(serde_json::json!({ "variables": group.variables }))
+//! }
+//! let app: Router = Router::new().route("/dashboard", get(dashboard)).layer(auth.layer());
+//! # Ok(()) }
+//! ```
+//!
+//! Verification is the one policy of `tessera-verify`. On top of it the
+//! middleware keeps a bounded cache of verified tokens (so a dashboard
+//! sending the same token with every widget request pays for the signature
+//! once; entries end at the token's `exp` and whenever the keys change)
+//! and, given a [`RevocationSource`], checks revocation through a short
+//! cache. Keys come from a JWKS refreshed in the background: no request
+//! waits on the network for keys it already has. A missing or bad token
+//! never reaches the handler: it is answered `401` with the JSON error
+//! envelope and `WWW-Authenticate: Bearer error="invalid_token"` (or `503`
+//! when it cannot be judged).
+//!
+//! How long a revoked token can still pass: with a JWKS only, until it
+//! expires (revocation is not visible in a JWKS: keep lifetimes short);
+//! with a revocation source, at most `revocation_cache_ttl` (5 s by
+//! default) after the revocation. A retired signing key stops verifying at
+//! the next JWKS refresh (its `max-age`, 5 minutes for Tessera's JWKS).
+//!
+//! It depends on no store, command line or logging subscriber.
+
+mod auth;
+mod cache;
+mod extractor;
+mod key_source;
+mod layer;
+mod rejection;
+mod revocation;
+
+pub use auth::{RendererAuth, RendererAuthConfig};
+pub use extractor::{UserGroup, VerifiedToken};
+pub use key_source::{
+    KeyProvider, KeySource, KeySourceError, KeysNow, MIN_REFETCH_INTERVAL, REFRESH_BOUNDS, Refresh,
+    fetch_jwks, jwks_client,
+};
+pub use layer::{RendererAuthLayer, RendererAuthService};
+pub use rejection::Rejection;
+pub use revocation::{RevocationSource, SourceUnavailable};
