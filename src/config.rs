@@ -10,10 +10,15 @@ use clap::Args;
 
 use std::sync::Arc;
 
+use crate::api::CorsOrigins;
 use crate::auth::Secret;
 use crate::ring::Bootstrap;
 use crate::store::{EmbeddedStore, GroupStore, RedisConfig, RedisStore, RedisTarget};
 use crate::token::{Kek, KeyAlgorithm};
+
+fn parse_cors_origins(text: &str) -> Result<CorsOrigins, String> {
+    CorsOrigins::parse(text).map_err(|err| err.to_string())
+}
 
 /// Parses a human duration (`90s`, `15m`, `24h`, `7d`); zero is refused.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -223,6 +228,12 @@ pub struct ServeArgs {
     /// The most connections open at once; more are closed at accept.
     #[arg(long, env = "TESSERA_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+
+    /// Browser origins that may call /api/verify and read the JWKS:
+    /// exact origins, comma-separated (https://app.example.com), or *.
+    /// Off when not given; admin routes never allow CORS.
+    #[arg(long, env = "TESSERA_CORS_ORIGINS", default_value = "", value_parser = parse_cors_origins)]
+    pub cors_origins: CorsOrigins,
 
     /// How long requests in flight may take to finish after SIGTERM.
     #[arg(long, env = "TESSERA_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]

@@ -29,6 +29,8 @@ pub struct AppState {
     /// Whether `/api/verify` also asks the store whether the token's group
     /// still exists unrevoked.
     pub verify_check_store: bool,
+    /// Browser origins allowed on the CORS routes.
+    pub cors: crate::api::CorsOrigins,
 }
 
 impl std::fmt::Debug for AppState {

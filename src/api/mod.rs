@@ -3,6 +3,7 @@
 //! leaves as [`crate::error::ApiError`].
 
 mod auth;
+mod cors;
 mod extract;
 mod health;
 mod jwks;
@@ -22,6 +23,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 pub use auth::Admin;
+pub use cors::{CorsOrigins, CorsOriginsError};
 pub use extract::{JsonObject, MaybeJsonObject};
 pub use jwks::JWKS_MAX_AGE_SECS;
 pub use verify::bearer_token;
@@ -31,18 +33,31 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The service's routes over `state`.
 pub fn router(state: AppState) -> Router {
+    // The routes a browser page may call; only they get CORS headers.
+    // Preflights are answered by the CORS layer; without it they are 204.
+    let mut browser = Router::new()
+        .route(
+            "/api/verify",
+            post(verify::verify_token).options(preflight_without_cors),
+        )
+        .route(
+            "/.well-known/jwks.json",
+            get(jwks::jwks).options(preflight_without_cors),
+        );
+    if let Some(cors) = state.cors.layer() {
+        browser = browser.layer(cors);
+    }
     Router::new()
+        .merge(browser)
         .route("/api/user", get(user::get_user).post(user::get_user))
         .route("/api/user/{user_group_id}", delete(user::delete_user))
         .route("/api/user/{user_group_id}/revoke", post(user::revoke_user))
         .route("/api/users", get(users::list_users))
         .route("/api/users/export", get(users::export_users))
-        .route("/api/verify", post(verify::verify_token))
         .route("/api/sql/resolve", post(sql::resolve_sql))
         .route("/api/keys", get(keys::list_keys).post(keys::create_key))
         .route("/api/keys/{kid}/activate", post(keys::activate_key))
         .route("/api/keys/{kid}/retire", post(keys::retire_key))
-        .route("/.well-known/jwks.json", get(jwks::jwks))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
@@ -53,6 +68,10 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+async fn preflight_without_cors() -> axum::http::StatusCode {
+    axum::http::StatusCode::NO_CONTENT
 }
 
 async fn not_found() -> ApiError {

@@ -90,6 +90,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         clock,
         operator_key,
         verify_check_store: args.verify_check_store,
+        cors: args.cors_origins.clone(),
     };
     tracing::info!(%address, "tessera listening");
     crate::serve_with(listener, state, args.serve_options(), shutdown_signal())

@@ -246,6 +246,8 @@ fn bad_configuration_values_are_refused() {
         vec!["--token-ttl", "40d"],
         vec!["--max-connections", "0"],
         vec!["--header-read-timeout", "0s"],
+        vec!["--cors-origins", "dashboards.example.com"],
+        vec!["--cors-origins", "https://a.example.com/path"],
     ] {
         let output = output_within_30s({
             let mut command = tessera(dir.path());

@@ -12,6 +12,7 @@ mod bad_input;
 mod binary;
 mod cluster;
 mod connections;
+mod cors;
 mod fleet;
 mod get_user;
 mod independent_client;

@@ -3,7 +3,7 @@
 //! the revocation check.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::routing::get;
@@ -162,24 +162,30 @@ async fn a_revoked_token_stops_within_the_store_cache_lifetime() {
     );
 }
 
-/// A JWKS server that counts its fetches and can be told to fail.
+/// A JWKS server that counts its fetches and can be told to fail or hang.
 struct JwksServer {
     url: String,
     fetches: Arc<AtomicUsize>,
     document: Arc<std::sync::Mutex<Option<Value>>>,
+    hang: Arc<AtomicBool>,
 }
 
 async fn jwks_server(document: Value) -> JwksServer {
     let fetches = Arc::new(AtomicUsize::new(0));
     let shared = Arc::new(std::sync::Mutex::new(Some(document)));
-    let (count, served) = (fetches.clone(), shared.clone());
+    let hang = Arc::new(AtomicBool::new(false));
+    let (count, served, hanging) = (fetches.clone(), shared.clone(), hang.clone());
     let app = Router::new().route(
         "/jwks.json",
         get(move || {
-            let (count, served) = (count.clone(), served.clone());
+            let (count, served, hanging) = (count.clone(), served.clone(), hanging.clone());
             async move {
                 count.fetch_add(1, Ordering::SeqCst);
-                match served.lock().unwrap().clone() {
+                if hanging.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
+                let document = served.lock().unwrap().clone();
+                match document {
                     Some(document) => Ok(Json(document)),
                     None => Err(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
                 }
@@ -193,6 +199,7 @@ async fn jwks_server(document: Value) -> JwksServer {
         url,
         fetches,
         document: shared,
+        hang,
     }
 }
 
@@ -446,4 +453,139 @@ async fn with_the_store_down_the_middleware_answers_503_never_a_pass() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// `token` with its header's `kid` replaced (the signature no longer
+/// matters: the key is looked up first).
+fn with_kid(token: &str, kid: &str) -> String {
+    use base64::Engine as _;
+    let header = serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": kid});
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string());
+    let rest = token.split_once('.').unwrap().1;
+    format!("{header}.{rest}")
+}
+
+/// A renderer engine on `jwks` that refreshes every `refresh`.
+async fn jwks_auth(jwks: &JwksServer, refresh: Duration, cache: usize) -> RendererAuth {
+    let mut config = RendererAuthConfig::new(KeySource::JwksUrl(jwks.url.clone()), verify_policy());
+    config.jwks_refresh.bounds = (refresh, refresh);
+    config.token_cache_capacity = cache;
+    RendererAuth::new(config).await.unwrap()
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_jwks_never_delays_requests_with_known_keys() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let token = token_for(&app, "g").await;
+    let jwks = jwks_server(app.state.keys.current().unwrap().keyset().jwks()).await;
+    // Every request verifies afresh; refreshes every 50 ms, all hanging;
+    // an unknown kid may trigger a fetch at once.
+    let mut config = RendererAuthConfig::new(KeySource::JwksUrl(jwks.url.clone()), verify_policy());
+    config.jwks_refresh.bounds = (Duration::from_millis(50), Duration::from_millis(50));
+    config.jwks_refresh.unknown_kid_interval = Duration::ZERO;
+    config.token_cache_capacity = 0;
+    let auth = RendererAuth::new(config).await.unwrap();
+    jwks.hang.store(true, Ordering::SeqCst);
+    let fetches = jwks.fetches.load(Ordering::SeqCst);
+    wait_for("a refresh hangs", || {
+        jwks.fetches.load(Ordering::SeqCst) > fetches
+    })
+    .await;
+    // A token with an unknown kid: its request waits for the one fetch.
+    let unknown = {
+        let auth = auth.clone();
+        let token = with_kid(&token, "made-up");
+        tokio::spawn(async move { auth.verify(&token).await.err().map(|e| e.code()) })
+    };
+    let mut slowest = Duration::ZERO;
+    for _ in 0..100 {
+        let start = Instant::now();
+        assert!(auth.verify(&token).await.is_ok());
+        slowest = slowest.max(start.elapsed());
+    }
+    println!("slowest of 100 known-kid verifications while the JWKS hangs: {slowest:?}");
+    assert!(slowest < Duration::from_millis(50), "{slowest:?}");
+    assert!(
+        !unknown.is_finished(),
+        "the unknown kid waits for its fetch"
+    );
+    let code = unknown.await.unwrap();
+    assert_eq!(code, Some("keys_unavailable"), "the fetch timed out");
+}
+
+#[tokio::test]
+async fn random_kids_cause_at_most_one_fetch_per_interval() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let token = token_for(&app, "g").await;
+    let jwks = jwks_server(app.state.keys.current().unwrap().keyset().jwks()).await;
+    let auth = jwks_auth(&jwks, Duration::from_secs(3600), 10_000).await;
+    let start = Instant::now();
+    for n in 0..1000 {
+        let err = auth
+            .verify(&with_kid(&token, &format!("kid-{n}")))
+            .await
+            .err();
+        assert_eq!(err.map(|e| e.code()), Some("token_unknown_key"));
+        if n % 100 == 0 {
+            assert!(auth.verify(&token).await.is_ok(), "known kids unaffected");
+        }
+    }
+    println!("1000 random kids in {:?}", start.elapsed());
+    assert!(
+        jwks.fetches.load(Ordering::SeqCst) <= 2,
+        "{:?}",
+        jwks.fetches
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_with_the_same_keys_keeps_cached_verifications() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let token = token_for(&app, "g").await;
+    let jwks = jwks_server(app.state.keys.current().unwrap().keyset().jwks()).await;
+    let auth = jwks_auth(&jwks, Duration::from_millis(50), 10_000).await;
+    assert!(auth.verify(&token).await.is_ok());
+    let (version, verified) = (auth.key_version(), auth.verifications());
+    wait_for("three more refreshes", || auth.jwks_fetches() >= 4).await;
+    assert_eq!(
+        auth.key_version(),
+        version,
+        "the same keys keep their version"
+    );
+    assert!(auth.verify(&token).await.is_ok());
+    assert_eq!(auth.verifications(), verified, "still a cache hit");
+}
+
+#[tokio::test]
+async fn a_key_retired_at_tessera_ends_a_cached_verification_at_the_next_refresh() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let token = token_for(&app, "g").await;
+    let jwks = jwks_server(app.state.keys.current().unwrap().keyset().jwks()).await;
+    let auth = jwks_auth(&jwks, Duration::from_millis(50), 10_000).await;
+    assert!(auth.verify(&token).await.is_ok());
+    let version = auth.key_version();
+
+    let old = app.state.keys.current().unwrap().active().0.kid.to_string();
+    KeyRing::rotate(app.keys_dir.path(), chrono::Utc::now()).unwrap();
+    KeyRing::retire(app.keys_dir.path(), &old, chrono::Utc::now()).unwrap();
+    let ring = KeyRing::load(app.keys_dir.path()).unwrap();
+    *jwks.document.lock().unwrap() = Some(ring.keyset().jwks());
+    wait_for("the refresh sees the change", || {
+        auth.key_version() != version
+    })
+    .await;
+    let err = auth.verify(&token).await.err();
+    assert_eq!(err.map(|e| e.code()), Some("token_unknown_key"));
 }

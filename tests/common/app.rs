@@ -75,6 +75,7 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
         clock,
         operator_key: Some(ApiKey::new(OPERATOR_KEY).hash()),
         verify_check_store: true,
+        cors: tessera::api::CorsOrigins::Off,
     };
     (state, keys_dir)
 }
