@@ -10,6 +10,7 @@ mod common;
 mod auth;
 mod bad_input;
 mod binary;
+mod browser;
 mod cluster;
 mod connections;
 mod cors;

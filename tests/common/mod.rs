@@ -6,6 +6,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod app;
+pub mod clients;
 pub mod mariadb;
 pub mod postgres;
 pub mod process;
