@@ -48,6 +48,7 @@ pub enum ErrorCode {
     SqlTooLarge,
     KeysUnavailable,
     Conflict,
+    CursorExpired,
 }
 
 impl ErrorCode {
@@ -77,6 +78,7 @@ impl ErrorCode {
             Self::SqlTooLarge => "sql_too_large",
             Self::KeysUnavailable => "keys_unavailable",
             Self::Conflict => "conflict",
+            Self::CursorExpired => "cursor_expired",
         }
     }
 
@@ -98,6 +100,7 @@ impl ErrorCode {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::CursorExpired => StatusCode::GONE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge | Self::SqlTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -338,6 +341,7 @@ mod tests {
             ErrorCode::SqlTooLarge,
             ErrorCode::KeysUnavailable,
             ErrorCode::Conflict,
+            ErrorCode::CursorExpired,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), all.len());

@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 
 use tessera_verify::authorization;
 
-use crate::auth::{ApiKey, ApiKeyName};
+use crate::auth::{ApiKey, ApiKeyName, ApiKeyScope};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -27,17 +27,47 @@ impl FromRequestParts<AppState> for Admin {
 
     #[tracing::instrument(skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let key = presented_key(parts)?;
-        let hash = key.hash();
-        if state.operator_key.as_ref() == Some(&hash) {
-            return Ok(Self { key_name: None });
+        match authenticate(parts, state).await? {
+            (key_name, ApiKeyScope::Admin) => Ok(Self { key_name }),
+            (_, ApiKeyScope::Renderer) => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "this is a renderer key: it may only read the revocation feed",
+            )),
         }
-        match state.store.find_api_key(&hash).await? {
-            Some(record) => Ok(Self {
-                key_name: Some(record.name),
-            }),
-            None => Err(unauthorized("unknown or revoked API key")),
-        }
+    }
+}
+
+/// A caller admitted with any API key (admin or renderer): what may read
+/// the revocation feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedReader {
+    /// The stored key's name; `None` for the operator's `TESSERA_API_KEY`.
+    pub key_name: Option<ApiKeyName>,
+}
+
+impl FromRequestParts<AppState> for FeedReader {
+    type Rejection = ApiError;
+
+    #[tracing::instrument(skip_all)]
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (key_name, _) = authenticate(parts, state).await?;
+        Ok(Self { key_name })
+    }
+}
+
+/// The presented key's name (`None` for the operator key) and scope.
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<(Option<ApiKeyName>, ApiKeyScope), ApiError> {
+    let key = presented_key(parts)?;
+    let hash = key.hash();
+    if state.operator_key.as_ref() == Some(&hash) {
+        return Ok((None, ApiKeyScope::Admin));
+    }
+    match state.store.find_api_key(&hash).await? {
+        Some(record) => Ok((Some(record.name), record.scope)),
+        None => Err(unauthorized("unknown or revoked API key")),
     }
 }
 

@@ -8,6 +8,7 @@ mod extract;
 mod health;
 mod jwks;
 mod keys;
+mod revocations;
 mod sql;
 mod user;
 mod users;
@@ -22,7 +23,7 @@ use tower_http::trace::TraceLayer;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
-pub use auth::Admin;
+pub use auth::{Admin, FeedReader};
 pub use cors::{CorsOrigins, CorsOriginsError};
 pub use extract::{JsonObject, MaybeJsonObject};
 pub use jwks::JWKS_MAX_AGE_SECS;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/users", get(users::list_users))
         .route("/api/users/export", get(users::export_users))
         .route("/api/sql/resolve", post(sql::resolve_sql))
+        .route("/api/revocations", get(revocations::revocations))
         .route("/api/keys", get(keys::list_keys).post(keys::create_key))
         .route("/api/keys/{kid}/activate", post(keys::activate_key))
         .route("/api/keys/{kid}/retire", post(keys::retire_key))

@@ -101,7 +101,39 @@ impl ApiKeyName {
     }
 }
 
-/// A stored API key: its name, hash and creation time; never the key.
+/// What a key may do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyScope {
+    /// Everything: get-user, revoke, delete, keys, listing, the feed.
+    #[default]
+    Admin,
+    /// Only reading the revocation feed (for renderers).
+    Renderer,
+}
+
+impl ApiKeyScope {
+    /// The scope as the CLI shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Renderer => "renderer",
+        }
+    }
+}
+
+impl std::str::FromStr for ApiKeyScope {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "admin" => Ok(Self::Admin),
+            "renderer" => Ok(Self::Renderer),
+            other => Err(format!("unknown scope {other:?} (admin or renderer)")),
+        }
+    }
+}
+
+/// A stored API key: its name, hash, scope and creation time; never the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyRecord {
     /// The operator's label.
@@ -110,6 +142,9 @@ pub struct ApiKeyRecord {
     pub hash: ApiKeyHash,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// What it may do (keys stored before scopes existed are admin keys).
+    #[serde(default)]
+    pub scope: ApiKeyScope,
 }
 
 #[cfg(test)]

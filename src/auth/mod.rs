@@ -8,5 +8,5 @@
 mod api_key;
 mod secret;
 
-pub use api_key::{ApiKey, ApiKeyHash, ApiKeyName, ApiKeyRecord};
+pub use api_key::{ApiKey, ApiKeyHash, ApiKeyName, ApiKeyRecord, ApiKeyScope};
 pub use secret::Secret;

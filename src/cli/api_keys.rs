@@ -1,10 +1,11 @@
-//! `tessera api-keys`: admin API keys in the store. A new key is printed
+//! `tessera api-keys`: API keys in the store (admin keys, and renderer
+//! keys that only read the revocation feed). A new key is printed
 //! once; only its SHA-256 is stored.
 
 use chrono::{SecondsFormat, Utc};
 use clap::Subcommand;
 
-use crate::auth::{ApiKey, ApiKeyName, ApiKeyRecord};
+use crate::auth::{ApiKey, ApiKeyName, ApiKeyRecord, ApiKeyScope};
 use crate::config::StoreArgs;
 use crate::store::GroupStore;
 
@@ -16,6 +17,9 @@ pub enum ApiKeysCommand {
         /// A unique label for the key, e.g. backend-prod.
         #[arg(long)]
         name: String,
+        /// admin (everything) or renderer (only the revocation feed).
+        #[arg(long, default_value = "admin")]
+        scope: ApiKeyScope,
         /// Where the keys are stored.
         #[command(flatten)]
         store: StoreArgs,
@@ -39,9 +43,9 @@ pub enum ApiKeysCommand {
 /// Runs an api-keys subcommand.
 pub async fn run(command: ApiKeysCommand) -> Result<(), String> {
     match command {
-        ApiKeysCommand::Create { name, store } => {
+        ApiKeysCommand::Create { name, scope, store } => {
             let name = ApiKeyName::parse(name)?;
-            let key = create_api_key(store.open()?.as_ref(), name).await?;
+            let key = create_api_key(store.open()?.as_ref(), name, scope).await?;
             println!("{}", key.expose());
             eprintln!("store this key now: it cannot be shown again");
         }
@@ -51,10 +55,14 @@ pub async fn run(command: ApiKeysCommand) -> Result<(), String> {
                 .list_api_keys()
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("{:<64}  CREATED", "NAME");
+            println!("{:<64}  {:<8}  CREATED", "NAME", "SCOPE");
             for key in keys {
                 let created = key.created_at.to_rfc3339_opts(SecondsFormat::Secs, true);
-                println!("{:<64}  {created}", key.name.as_str());
+                println!(
+                    "{:<64}  {:<8}  {created}",
+                    key.name.as_str(),
+                    key.scope.as_str()
+                );
             }
         }
         ApiKeysCommand::Revoke { name, store } => {
@@ -74,12 +82,17 @@ pub async fn run(command: ApiKeysCommand) -> Result<(), String> {
 }
 
 /// Generates a key named `name`, stores its hash and returns the clear key.
-pub async fn create_api_key(store: &dyn GroupStore, name: ApiKeyName) -> Result<ApiKey, String> {
+pub async fn create_api_key(
+    store: &dyn GroupStore,
+    name: ApiKeyName,
+    scope: ApiKeyScope,
+) -> Result<ApiKey, String> {
     let key = ApiKey::generate().map_err(|_| "the random generator failed".to_owned())?;
     let record = ApiKeyRecord {
         name,
         hash: key.hash(),
         created_at: Utc::now(),
+        scope,
     };
     store
         .insert_api_key(&record)

@@ -12,7 +12,7 @@ use tracing_subscriber::EnvFilter;
 
 use super::Failure;
 use super::api_keys::create_api_key;
-use crate::auth::{ApiKey, ApiKeyName};
+use crate::auth::{ApiKey, ApiKeyName, ApiKeyScope};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::ServeArgs;
 use crate::ring::follow::{POLL_EVERY, follow, log_refresh};
@@ -224,7 +224,7 @@ async fn ensure_admin_key(store: Arc<dyn GroupStore>) {
                     Ok(name) => name,
                     Err(err) => return tracing::error!(%err, "bootstrap key name"),
                 };
-                match create_api_key(store.as_ref(), name).await {
+                match create_api_key(store.as_ref(), name, ApiKeyScope::Admin).await {
                     Ok(key) => return print_banner(&key),
                     Err(err) => tracing::warn!(%err, "could not create the first admin key"),
                 }

@@ -16,10 +16,13 @@ use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 
 use super::codec::{decode, encode};
+use super::feed;
 use super::import::{ImportAction, check_batch, plan, raise_to_floor, refuse};
+use super::{FeedCursor, FeedEntry};
 use super::{GroupStore, ImportReport, StoreError, Upserted};
 use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord};
 use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
+use tessera_verify::feed::Revocation;
 
 /// `provided_id` → the record as JSON.
 const GROUPS: TableDefinition<&str, &[u8]> = TableDefinition::new("groups");
@@ -36,6 +39,8 @@ const KEY_RING: TableDefinition<&str, &str> = TableDefinition::new("key_ring");
 const RING: &str = "ring";
 /// SHA-256 hex of an API key → its record as JSON.
 const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
+/// (milliseconds, sequence) → a revocation of the feed, as JSON.
+const FEED: TableDefinition<(u64, u64), &str> = TableDefinition::new("revocation_feed");
 
 const TEAM_SEQ: &str = "team_id_seq";
 const DATABASE_FILE: &str = "tessera.redb";
@@ -110,6 +115,7 @@ impl EmbeddedStore {
             txn.open_table(API_KEYS).map_err(|err| err.to_string())?;
             txn.open_table(REVOKED_GEN).map_err(|err| err.to_string())?;
             txn.open_table(KEY_RING).map_err(|err| err.to_string())?;
+            txn.open_table(FEED).map_err(|err| err.to_string())?;
         }
         txn.commit().map_err(|err| err.to_string())?;
         Ok(Self {
@@ -452,6 +458,67 @@ impl GroupStore for EmbeddedStore {
             };
             txn.commit().map_err(storage)?;
             Ok(removed)
+        })
+        .await
+    }
+
+    async fn record_revocation(
+        &self,
+        revocation: &Revocation,
+        now: DateTime<Utc>,
+        retention: std::time::Duration,
+    ) -> Result<FeedCursor, StoreError> {
+        let text = feed::encode_revocation(revocation)?;
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(storage)?;
+            let cursor = {
+                let mut table = txn.open_table(FEED).map_err(storage)?;
+                let last = table.last().map_err(storage)?.map(|(key, _)| key.value());
+                // Cursors only grow, even if the clock steps back.
+                let ms = feed::millis(now).max(last.map_or(0, |(ms, _)| ms));
+                let seq = match last {
+                    Some((last_ms, last_seq)) if last_ms == ms => last_seq + 1,
+                    _ => 0,
+                };
+                table.insert((ms, seq), text.as_str()).map_err(storage)?;
+                let oldest = feed::oldest_kept_ms(now, retention);
+                table
+                    .retain_in((0, 0)..(oldest, 0), |_, _| false)
+                    .map_err(storage)?;
+                FeedCursor { ms, seq }
+            };
+            txn.commit().map_err(storage)?;
+            Ok(cursor)
+        })
+        .await
+    }
+
+    async fn revocations(
+        &self,
+        since: Option<FeedCursor>,
+        limit: usize,
+    ) -> Result<Vec<FeedEntry>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let table = txn.open_table(FEED).map_err(storage)?;
+            let start = since.map_or((0, 0), |c| (c.ms, c.seq));
+            let mut entries = Vec::new();
+            for entry in table.range(start..).map_err(storage)? {
+                let (key, value) = entry.map_err(storage)?;
+                let (ms, seq) = key.value();
+                let cursor = FeedCursor { ms, seq };
+                if since == Some(cursor) {
+                    continue;
+                }
+                entries.push(FeedEntry {
+                    cursor,
+                    revocation: feed::decode_revocation(value.value())?,
+                });
+                if entries.len() >= limit {
+                    break;
+                }
+            }
+            Ok(entries)
         })
         .await
     }

@@ -8,6 +8,7 @@
 mod codec;
 mod embedded;
 mod export;
+mod feed;
 mod import;
 mod redis;
 
@@ -16,9 +17,11 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord};
 use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
+use tessera_verify::feed::Revocation;
 
 pub use self::embedded::EmbeddedStore;
 pub use self::export::{EXPORT_PAGE, export_page};
+pub use self::feed::{FeedCursor, FeedEntry};
 pub use self::redis::{RedisConfig, RedisStore, RedisTarget};
 
 /// What an import did.
@@ -132,6 +135,24 @@ pub trait GroupStore: Send + Sync + 'static {
     /// The signing key ring document, if one was stored. The store keeps it
     /// as opaque text: private parts arrive already sealed.
     async fn key_ring(&self) -> Result<Option<String>, StoreError>;
+
+    /// Appends `revocation` to the revocation feed, dropping entries older
+    /// than `retention`. Called before the change it announces, so a
+    /// failure in between can only over-announce.
+    async fn record_revocation(
+        &self,
+        revocation: &Revocation,
+        now: DateTime<Utc>,
+        retention: std::time::Duration,
+    ) -> Result<FeedCursor, StoreError>;
+
+    /// Up to `limit` feed entries after `since` (from the oldest kept when
+    /// `None`), oldest first.
+    async fn revocations(
+        &self,
+        since: Option<FeedCursor>,
+        limit: usize,
+    ) -> Result<Vec<FeedEntry>, StoreError>;
 
     /// Replaces the key ring document with `next` if the stored one is
     /// still `expected` (`None`: none stored yet); whether it did. One key,

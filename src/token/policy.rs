@@ -13,3 +13,11 @@ pub struct TokenPolicy {
     /// Lifetime when a request gives none (at most `verify.max_ttl`).
     pub default_ttl: Duration,
 }
+
+impl TokenPolicy {
+    /// How long a revocation must be remembered: after the longest token
+    /// lifetime plus the leeway, nothing it covers can still be valid.
+    pub fn revocation_retention(&self) -> Duration {
+        self.verify.max_ttl + self.verify.leeway
+    }
+}

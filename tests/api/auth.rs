@@ -4,16 +4,22 @@ use chrono::Utc;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use tessera::auth::{ApiKey, ApiKeyName, ApiKeyRecord};
+use tessera::auth::{ApiKey, ApiKeyName, ApiKeyRecord, ApiKeyScope};
 
 use crate::common::{RedisServer, spawn_app};
 
 async fn stored_key(app: &crate::common::TestApp, name: &str) -> String {
+    scoped_key(app, name, ApiKeyScope::Admin).await
+}
+
+/// A stored key of `scope`; its clear text.
+pub async fn scoped_key(app: &crate::common::TestApp, name: &str, scope: ApiKeyScope) -> String {
     let key = ApiKey::generate().unwrap();
     let record = ApiKeyRecord {
         name: ApiKeyName::parse(name).unwrap(),
         hash: key.hash(),
         created_at: Utc::now(),
+        scope,
     };
     app.state.store.insert_api_key(&record).await.unwrap();
     key.expose().to_owned()
@@ -96,6 +102,7 @@ async fn api_key_names_are_unique() {
         name: ApiKeyName::parse("dup").unwrap(),
         hash: ApiKey::generate().unwrap().hash(),
         created_at: Utc::now(),
+        scope: ApiKeyScope::Admin,
     };
     let err = app.state.store.insert_api_key(&second).await.unwrap_err();
     assert!(

@@ -70,7 +70,7 @@ conformance!(embedded:
     concurrent_creation_of_one_id, concurrent_creation_of_many_ids, gen_bump, delete,
     api_keys, listing, listing_during_creation, import_keeps_records_and_advances_the_counter,
     import_refuses_clashes_all_or_nothing, revocation_survives_restores,
-    oversized_groups_are_refused, key_ring_compare_and_set,
+    oversized_groups_are_refused, key_ring_compare_and_set, revocation_feed_is_ordered_paged_and_bounded,
     shared_ring_is_created_once, scheduled_steps_happen_once, a_wrong_kek_changes_nothing,
 );
 
@@ -79,7 +79,7 @@ conformance!(redis:
     concurrent_creation_of_one_id, concurrent_creation_of_many_ids, gen_bump, delete,
     api_keys, listing, listing_during_creation, import_keeps_records_and_advances_the_counter,
     import_refuses_clashes_all_or_nothing, revocation_survives_restores,
-    oversized_groups_are_refused, key_ring_compare_and_set,
+    oversized_groups_are_refused, key_ring_compare_and_set, revocation_feed_is_ordered_paged_and_bounded,
     shared_ring_is_created_once, scheduled_steps_happen_once, a_wrong_kek_changes_nothing,
 );
 
@@ -116,6 +116,7 @@ async fn redis_cluster_passes_the_whole_suite() {
     shared_ring::shared_ring_is_created_once(store("p")).await;
     shared_ring::scheduled_steps_happen_once(store("q")).await;
     shared_ring::a_wrong_kek_changes_nothing(store("r")).await;
+    suite::revocation_feed_is_ordered_paged_and_bounded(store("s")).await;
 }
 
 /// An import that Redis stops part-way (`maxmemory` reached) leaves the

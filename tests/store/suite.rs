@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use futures::future::join_all;
 use serde_json::json;
-use tessera::auth::{ApiKey, ApiKeyName, ApiKeyRecord};
+use tessera::auth::{ApiKey, ApiKeyName, ApiKeyRecord, ApiKeyScope};
 use tessera::domain::{GroupId, GroupName, GroupRecord, GroupUpsert, Mapping, Properties, TeamId};
 use tessera::store::{GroupStore, StoreError};
 
@@ -169,6 +169,12 @@ pub async fn api_keys(store: Store) {
                 name: ApiKeyName::parse(name).unwrap(),
                 hash: key.hash(),
                 created_at: Utc::now(),
+                // Both scopes round-trip.
+                scope: if name.ends_with('a') {
+                    ApiKeyScope::Renderer
+                } else {
+                    ApiKeyScope::Admin
+                },
             },
         )
     };
@@ -478,4 +484,64 @@ pub async fn key_ring_compare_and_set(store: Store) {
         serde_json::from_str(&store.key_ring().await.unwrap().unwrap()).unwrap();
     all.sort_unstable();
     assert_eq!(all, (0..16).collect::<Vec<_>>());
+}
+
+pub async fn revocation_feed_is_ordered_paged_and_bounded(store: Store) {
+    use std::time::Duration as StdDuration;
+    use tessera_verify::feed::{Revocation, RevocationKind};
+
+    let retention = StdDuration::from_secs(3600);
+    let t0 = Utc::now();
+    let event = |n: u64| Revocation {
+        user_group_id: id(&format!("g{n}")),
+        team_id: n,
+        kind: if n.is_multiple_of(2) {
+            RevocationKind::Deleted
+        } else {
+            RevocationKind::Revoked { below_gen: n + 1 }
+        },
+    };
+    assert_eq!(store.revocations(None, 10).await.unwrap(), vec![]);
+    let mut cursors = Vec::new();
+    for n in 1..=5 {
+        let at = t0 + Duration::milliseconds(i64::try_from(n / 2).unwrap());
+        cursors.push(
+            store
+                .record_revocation(&event(n), at, retention)
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(
+        cursors.windows(2).all(|pair| pair[0] < pair[1]),
+        "{cursors:?}"
+    );
+    let all = store.revocations(None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.revocation.clone()).collect::<Vec<_>>(),
+        (1..=5).map(event).collect::<Vec<_>>()
+    );
+    assert_eq!(all.iter().map(|e| e.cursor).collect::<Vec<_>>(), cursors);
+    // Pages: after a cursor, at most `limit`, oldest first.
+    let page = store.revocations(Some(cursors[1]), 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.cursor).collect::<Vec<_>>(),
+        cursors[2..4]
+    );
+    assert_eq!(
+        store.revocations(Some(cursors[4]), 10).await.unwrap(),
+        vec![]
+    );
+
+    // An entry recorded after the retention has passed drops the older ones.
+    let later = t0 + Duration::seconds(3601);
+    let last = store
+        .record_revocation(&event(6), later, retention)
+        .await
+        .unwrap();
+    let kept = store.revocations(None, 10).await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].cursor, last);
+    assert!(last.expired(later + Duration::seconds(3601), retention));
+    assert!(!last.expired(later, retention));
 }

@@ -12,6 +12,7 @@ use tessera_verify::{Claims, GroupGeneration, TokenError, VerifyPolicy, verify};
 
 use crate::cache::BoundedCache;
 use crate::extractor::{UserGroup, VerifiedToken};
+use crate::feed::{Feed, RevocationFeedConfig};
 use crate::key_source::{KeySource, KeySourceError, Keys, Refresh};
 use crate::layer::RendererAuthLayer;
 use crate::rejection::Rejection;
@@ -28,6 +29,9 @@ pub struct RendererAuthConfig {
     /// How long a group's current generation is trusted without asking
     /// again: a revoked token passes for at most this long (5 s).
     pub revocation_cache_ttl: Duration,
+    /// If set, the service's revocation feed is read in the background and
+    /// revoked tokens are refused from memory (no store access needed).
+    pub revocation_feed: Option<RevocationFeedConfig>,
     /// How many verified tokens to remember (0 disables the cache).
     pub token_cache_capacity: usize,
     /// How many bytes the verified tokens remembered may take in all
@@ -50,6 +54,7 @@ impl RendererAuthConfig {
             policy,
             revocations: None,
             revocation_cache_ttl: Duration::from_secs(5),
+            revocation_feed: None,
             token_cache_capacity: 10_000,
             token_cache_bytes: 32 * 1024 * 1024,
             jwks_refresh: Refresh::default(),
@@ -63,6 +68,7 @@ struct Inner {
     policy: VerifyPolicy,
     revocations: Option<Arc<dyn RevocationSource>>,
     revocation_cache_ttl: i64,
+    feed: Option<Arc<Feed>>,
     clock: SharedClock,
     tokens: BoundedCache<String, Arc<VerifiedToken>>,
     generations: BoundedCache<String, Option<GroupGeneration>>,
@@ -94,6 +100,10 @@ impl RendererAuth {
     pub async fn new(config: RendererAuthConfig) -> Result<Self, KeySourceError> {
         let capacity = config.token_cache_capacity;
         let bytes = config.token_cache_bytes;
+        let feed = match config.revocation_feed {
+            Some(feed) => Some(Feed::start(feed, config.clock.clone()).await?),
+            None => None,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 keys: Keys::load(config.keys, config.jwks_refresh).await?,
@@ -101,6 +111,7 @@ impl RendererAuth {
                 revocations: config.revocations,
                 revocation_cache_ttl: i64::try_from(config.revocation_cache_ttl.as_secs())
                     .unwrap_or(i64::MAX),
+                feed,
                 clock: config.clock,
                 tokens: BoundedCache::new(capacity, bytes, token_weight),
                 generations: BoundedCache::new(capacity, bytes, generation_weight),
@@ -198,6 +209,9 @@ impl RendererAuth {
     }
 
     async fn check_revocation(&self, claims: &Claims, now: i64) -> Result<(), Rejection> {
+        if let Some(feed) = &self.inner.feed {
+            feed.check(claims)?;
+        }
         let Some(source) = &self.inner.revocations else {
             return Ok(());
         };

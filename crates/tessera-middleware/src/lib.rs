@@ -35,17 +35,23 @@
 //! envelope and `WWW-Authenticate: Bearer error="invalid_token"` (or `503`
 //! when it cannot be judged).
 //!
-//! How long a revoked token can still pass: with a JWKS only, until it
-//! expires (revocation is not visible in a JWKS: keep lifetimes short);
-//! with a revocation source, at most `revocation_cache_ttl` (5 s by
-//! default) after the revocation. A retired signing key stops verifying at
-//! the next JWKS refresh (its `max-age`, 5 minutes for Tessera's JWKS).
+//! How long a revoked token can still pass:
+//! - JWKS only: until it expires (a JWKS says nothing of revocations: keep
+//!   token lifetimes short);
+//! - with the revocation feed (`revocation_feed`, a renderer key): at most
+//!   one poll period (2 s by default) plus one read after the revocation;
+//! - with a revocation source over the store (`revocations`): at most
+//!   `revocation_cache_ttl` (5 s by default) after the revocation.
+//!
+//! A retired signing key stops verifying at the next JWKS refresh (its
+//! `max-age`: 5 minutes for Tessera's JWKS).
 //!
 //! It depends on no store, command line or logging subscriber.
 
 mod auth;
 mod cache;
 mod extractor;
+mod feed;
 mod key_source;
 mod layer;
 mod rejection;
@@ -53,6 +59,7 @@ mod revocation;
 
 pub use auth::{RendererAuth, RendererAuthConfig};
 pub use extractor::{UserGroup, VerifiedToken};
+pub use feed::{FEED_POLL_EVERY, RevocationFeedConfig};
 pub use key_source::{
     KeyProvider, KeySource, KeySourceError, KeysNow, MIN_REFETCH_INTERVAL, REFRESH_BOUNDS, Refresh,
     fetch_jwks, jwks_client,

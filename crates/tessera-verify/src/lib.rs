@@ -33,6 +33,7 @@ mod claims;
 pub mod clock;
 pub mod domain;
 mod error;
+pub mod feed;
 mod generation;
 pub mod json_strict;
 mod keyset;

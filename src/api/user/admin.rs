@@ -11,9 +11,10 @@ use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
 use crate::api::Admin;
-use crate::domain::GroupId;
+use crate::domain::{GroupId, GroupRecord};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
+use tessera_verify::feed::{Revocation, RevocationKind};
 
 /// `DELETE /api/user/{user_group_id}`.
 #[tracing::instrument(skip_all)]
@@ -23,6 +24,9 @@ pub async fn delete_user(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = group_id(path)?;
+    let current = state.store.get(&id).await?.ok_or_else(unknown_group)?;
+    // Announced first: a failure after it can only over-announce.
+    announce(&state, &current, RevocationKind::Deleted).await?;
     if !state.store.delete(&id).await? {
         return Err(unknown_group());
     }
@@ -40,11 +44,20 @@ pub async fn revoke_user(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = group_id(path)?;
+    let current = state.store.get(&id).await?.ok_or_else(unknown_group)?;
+    let below_gen = current.r#gen.saturating_add(1);
+    announce(&state, &current, RevocationKind::Revoked { below_gen }).await?;
     let record = state
         .store
         .bump_gen(&id, state.clock.now())
         .await?
         .ok_or_else(unknown_group)?;
+    if record.r#gen > below_gen || record.team_id != current.team_id {
+        // Another revoke (or a re-creation) came in between: announce
+        // what the store now holds too.
+        let below_gen = record.r#gen;
+        announce(&state, &record, RevocationKind::Revoked { below_gen }).await?;
+    }
     tracing::info!(team_id = %record.team_id, r#gen = record.r#gen, "user group tokens revoked");
     Ok(Json(json!({
         "success": 1,
@@ -54,6 +67,28 @@ pub async fn revoke_user(
             "gen": record.r#gen,
         }
     })))
+}
+
+/// Appends the revocation of `record`'s tokens to the revocation feed.
+async fn announce(
+    state: &AppState,
+    record: &GroupRecord,
+    kind: RevocationKind,
+) -> Result<(), ApiError> {
+    let revocation = Revocation {
+        user_group_id: record.provided_id.clone(),
+        team_id: record.team_id.get(),
+        kind,
+    };
+    state
+        .store
+        .record_revocation(
+            &revocation,
+            state.clock.now(),
+            state.tokens.revocation_retention(),
+        )
+        .await?;
+    Ok(())
 }
 
 fn group_id(path: Result<Path<String>, PathRejection>) -> Result<GroupId, ApiError> {

@@ -42,9 +42,11 @@ use redis::{AsyncCommands as _, Script, Value};
 use self::connection::{Connector, RedisConn};
 use self::index::index_member;
 use super::codec::{decode, encode};
-use super::{GroupStore, ImportReport, StoreError, Upserted};
+use super::feed;
+use super::{FeedCursor, FeedEntry, GroupStore, ImportReport, StoreError, Upserted};
 use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord, Secret};
 use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
+use tessera_verify::feed::Revocation;
 
 /// How many compare-and-set rounds an update tries before giving up.
 const MAX_CAS_ATTEMPTS: usize = 32;
@@ -138,6 +140,10 @@ impl RedisStore {
 
     fn key_ring_key(&self) -> String {
         format!("{}keyring", self.prefix)
+    }
+
+    fn feed_key(&self) -> String {
+        format!("{}revocations", self.prefix)
     }
 
     fn counter_key(&self) -> String {
@@ -439,6 +445,79 @@ impl GroupStore for RedisStore {
                 .await
                 .map_err(unavailable)?;
             Ok(removed == 1)
+        })
+        .await
+    }
+
+    async fn record_revocation(
+        &self,
+        revocation: &Revocation,
+        now: DateTime<Utc>,
+        retention: Duration,
+    ) -> Result<FeedCursor, StoreError> {
+        let text = feed::encode_revocation(revocation)?;
+        let oldest = feed::oldest_kept_ms(now, retention);
+        let ms = feed::millis(now);
+        self.deadline(|mut conn| async move {
+            // One stream, one key (cluster-safe); entries older than the
+            // retention are trimmed (exactly) as new ones arrive. Ids carry
+            // the service's clock, as cursor expiry does; if that clock is
+            // behind the stream's last id, Redis picks the id.
+            let add = |id: String| {
+                redis::cmd("XADD")
+                    .arg(self.feed_key())
+                    .arg("MINID")
+                    .arg(oldest)
+                    .arg(id)
+                    .arg("r")
+                    .arg(&text)
+                    .clone()
+            };
+            let id: String = match add(format!("{ms}-*")).query_async(&mut conn).await {
+                Ok(id) => id,
+                Err(err) if err.to_string().contains("equal or smaller") => add("*".into())
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?,
+                Err(err) => return Err(unavailable(err)),
+            };
+            FeedCursor::parse(&id)
+                .ok_or_else(|| StoreError::Corrupt(format!("unexpected stream id {id}")))
+        })
+        .await
+    }
+
+    async fn revocations(
+        &self,
+        since: Option<FeedCursor>,
+        limit: usize,
+    ) -> Result<Vec<FeedEntry>, StoreError> {
+        self.deadline(|mut conn| async move {
+            let start = since.map_or_else(|| "-".to_owned(), |cursor| format!("({cursor}"));
+            let reply: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+                .arg(self.feed_key())
+                .arg(start)
+                .arg("+")
+                .arg("COUNT")
+                .arg(limit)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            reply
+                .into_iter()
+                .map(|(id, fields)| {
+                    let cursor = FeedCursor::parse(&id)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unexpected stream id {id}")))?;
+                    let text = match fields.as_slice() {
+                        [name, text] if name == "r" => text,
+                        _ => return Err(StoreError::Corrupt(format!("feed entry {id}"))),
+                    };
+                    Ok(FeedEntry {
+                        cursor,
+                        revocation: feed::decode_revocation(text)?,
+                    })
+                })
+                .collect()
         })
         .await
     }
