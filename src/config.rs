@@ -13,19 +13,21 @@ use std::sync::Arc;
 use crate::api::CorsOrigins;
 use crate::auth::Secret;
 use crate::ring::Bootstrap;
-use crate::store::{EmbeddedStore, GroupStore, RedisConfig, RedisStore, RedisTarget};
-use crate::token::{Kek, KeyAlgorithm};
+use crate::store::{EmbeddedStore, GroupStore, RedisConfig, RedisStore, RedisTarget, StoreError};
+use crate::token::{Kek, KeyAlgorithm, SealError};
+use tessera_verify::ParseError;
 
 fn parse_cors_origins(text: &str) -> Result<CorsOrigins, String> {
     CorsOrigins::parse(text).map_err(|err| err.to_string())
 }
 
 /// Parses a human duration (`90s`, `15m`, `24h`, `7d`); zero is refused.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(text.trim())
-        .map_err(|err| format!("{err} (use e.g. 90s, 15m, 24h, 7d)"))?;
+pub fn parse_duration(text: &str) -> Result<Duration, ParseError> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|err| {
+        ParseError::new("duration", format!("{err} (use e.g. 90s, 15m, 24h, 7d)"))
+    })?;
     if duration.is_zero() {
-        return Err("must be longer than zero".to_owned());
+        return Err(ParseError::new("duration", "must be longer than zero"));
     }
     Ok(duration)
 }
@@ -62,19 +64,19 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     /// Opens the configured store without waiting for Redis to answer.
-    pub fn open(&self) -> Result<Arc<dyn GroupStore>, String> {
-        match self.redis()? {
-            Some(config) => {
-                let store = RedisStore::new(&config).map_err(|e| e.to_string())?;
-                Ok(Arc::new(store))
-            }
+    pub fn open(&self) -> Result<Arc<dyn GroupStore>, StoreError> {
+        let redis = self
+            .redis()
+            .map_err(|err| StoreError::Open(err.to_string()))?;
+        match redis {
+            Some(config) => Ok(Arc::new(RedisStore::new(&config)?)),
             None => Ok(Arc::new(EmbeddedStore::open(&self.data_dir)?)),
         }
     }
 
     /// The Redis configuration, if Redis is configured; an error names a
     /// bad cluster node.
-    pub fn redis(&self) -> Result<Option<RedisConfig>, String> {
+    pub fn redis(&self) -> Result<Option<RedisConfig>, ParseError> {
         let target = match (&self.redis_url, &self.redis_cluster) {
             (Some(url), _) if !url.trim().is_empty() => RedisTarget::Url(Secret::new(url.trim())),
             (_, Some(nodes)) if !nodes.trim().is_empty() => {
@@ -91,7 +93,7 @@ impl StoreArgs {
 }
 
 /// Parses `host:port,host:port,...`; the error names the bad entry.
-pub fn parse_cluster_nodes(list: &str) -> Result<Vec<String>, String> {
+pub fn parse_cluster_nodes(list: &str) -> Result<Vec<String>, ParseError> {
     list.split(',')
         .map(str::trim)
         .map(|node| {
@@ -101,8 +103,11 @@ pub fn parse_cluster_nodes(list: &str) -> Result<Vec<String>, String> {
             if valid {
                 Ok(node.to_owned())
             } else {
-                Err(format!(
-                    "TESSERA_REDIS_CLUSTER: {node:?} is not host:port (expected host:port,host:port,...)"
+                Err(ParseError::new(
+                    "cluster node",
+                    format!(
+                        "TESSERA_REDIS_CLUSTER: {node:?} is not host:port (expected host:port,host:port,...)"
+                    ),
                 ))
             }
         })
@@ -145,7 +150,7 @@ impl KeyRingArgs {
 
     /// The KEK (`TESSERA_KEK`, or the file, created when absent if
     /// `create`).
-    pub fn kek(&self, create: bool) -> Result<Kek, String> {
+    pub fn kek(&self, create: bool) -> Result<Kek, SealError> {
         let env = std::env::var(KEK_ENV).ok();
         let path = self.kek_path();
         let loaded = if create {
@@ -154,7 +159,9 @@ impl KeyRingArgs {
             Kek::load_existing(env.as_deref(), &path)
         };
         loaded.map_err(|err| {
-            format!("the key-encryption key (TESSERA_KEK, or --kek-file / TESSERA_KEK_FILE): {err}")
+            SealError::Kek(format!(
+                "the key-encryption key (TESSERA_KEK, or --kek-file / TESSERA_KEK_FILE): {err}"
+            ))
         })
     }
 
@@ -286,7 +293,7 @@ mod tests {
             "h:x",
         ] {
             let err = parse_cluster_nodes(bad).unwrap_err();
-            assert!(err.contains("is not host:port"), "{bad}: {err}");
+            assert!(err.reason.contains("is not host:port"), "{bad}: {err}");
         }
     }
 

@@ -170,7 +170,7 @@ impl From<StoreError> for ApiError {
                 Self::invalid_request(err.to_string())
             }
             StoreError::Invalid(field) => field.into(),
-            StoreError::Corrupt(_) => Self::internal(&err),
+            StoreError::Corrupt(_) | StoreError::Open(_) => Self::internal(&err),
         }
     }
 }

@@ -44,7 +44,7 @@ impl NewKey {
         for (name, value) in body.into_iter().flatten() {
             match (name.as_str(), value) {
                 ("alg", Value::String(alg)) => {
-                    new.alg = alg.parse().map_err(|err: String| {
+                    new.alg = alg.parse().map_err(|err: tessera_verify::ParseError| {
                         ApiError::invalid_request(format!("alg: {err}")).with_field("alg")
                     })?;
                 }

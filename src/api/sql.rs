@@ -55,7 +55,7 @@ fn parse(body: &Map<String, Value>) -> Result<(&str, Dialect, Vec<String>), ApiE
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::invalid_request("dialect is required").with_field("dialect"))?
         .parse::<Dialect>()
-        .map_err(|err| ApiError::invalid_request(err).with_field("dialect"))?;
+        .map_err(|err| ApiError::invalid_request(err.reason).with_field("dialect"))?;
     let require = match body.get("require") {
         None => Vec::new(),
         Some(Value::Array(names)) => names

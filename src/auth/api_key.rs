@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Secret;
+use tessera_verify::ParseError;
 
 /// The prefix of keys that Tessera generates, so that a leaked key is easy
 /// to recognise in a scanner or a log.
@@ -81,11 +82,11 @@ impl ApiKeyHash {
 #[serde(try_from = "String", into = "String")]
 pub struct ApiKeyName(String);
 
-tessera_verify::validated_string!(ApiKeyName, String);
+tessera_verify::validated_string!(ApiKeyName, ParseError);
 
 impl ApiKeyName {
     /// Validates a name.
-    pub fn parse(value: impl Into<String>) -> Result<Self, String> {
+    pub fn parse(value: impl Into<String>) -> Result<Self, ParseError> {
         let value = value.into();
         let ok = (1..=64).contains(&value.len())
             && value
@@ -94,8 +95,9 @@ impl ApiKeyName {
         if ok {
             Ok(Self(value))
         } else {
-            Err(format!(
-                "API key name {value:?} must be 1 to 64 characters of A-Z a-z 0-9 _ . -"
+            Err(ParseError::new(
+                "API key name",
+                format!("API key name {value:?} must be 1 to 64 characters of A-Z a-z 0-9 _ . -"),
             ))
         }
     }
@@ -123,12 +125,15 @@ impl ApiKeyScope {
 }
 
 impl std::str::FromStr for ApiKeyScope {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
+    type Err = ParseError;
+    fn from_str(text: &str) -> Result<Self, ParseError> {
         match text {
             "admin" => Ok(Self::Admin),
             "renderer" => Ok(Self::Renderer),
-            other => Err(format!("unknown scope {other:?} (admin or renderer)")),
+            other => Err(ParseError::new(
+                "API key scope",
+                format!("unknown scope {other:?} (admin or renderer)"),
+            )),
         }
     }
 }

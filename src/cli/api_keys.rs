@@ -5,6 +5,7 @@
 use chrono::{SecondsFormat, Utc};
 use clap::Subcommand;
 
+use super::Failure;
 use crate::auth::{ApiKey, ApiKeyName, ApiKeyRecord, ApiKeyScope};
 use crate::config::StoreArgs;
 use crate::store::GroupStore;
@@ -41,7 +42,7 @@ pub enum ApiKeysCommand {
 }
 
 /// Runs an api-keys subcommand.
-pub async fn run(command: ApiKeysCommand) -> Result<(), String> {
+pub async fn run(command: ApiKeysCommand) -> Result<(), Failure> {
     match command {
         ApiKeysCommand::Create { name, scope, store } => {
             let name = ApiKeyName::parse(name)?;
@@ -73,7 +74,7 @@ pub async fn run(command: ApiKeysCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
             {
-                return Err(format!("no API key named {name}"));
+                return Err(format!("no API key named {name}").into());
             }
             eprintln!("revoked {name}");
         }

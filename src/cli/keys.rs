@@ -87,7 +87,7 @@ pub enum KeysCommand {
     },
 }
 
-fn parse_algorithm(text: &str) -> Result<KeyAlgorithm, String> {
+fn parse_algorithm(text: &str) -> Result<KeyAlgorithm, tessera_verify::ParseError> {
     text.parse()
 }
 
@@ -97,7 +97,7 @@ fn shared_ring(store: &StoreArgs, kek: Kek) -> Result<SharedRing, Failure> {
         if store.redis().ok().flatten().is_none() {
             format!("{err}\n(while the service runs, change its keys through /api/keys)")
         } else {
-            err
+            err.to_string()
         }
     })?;
     Ok(SharedRing::new(

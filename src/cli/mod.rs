@@ -87,16 +87,12 @@ pub async fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         None => serve::run(cli.serve).await,
         Some(Command::Serve(args)) => serve::run(args).await,
-        Some(Command::ApiKeys(command)) => api_keys::run(command).await.map_err(Failure::from),
+        Some(Command::ApiKeys(command)) => api_keys::run(command).await,
         Some(Command::Keys(command)) => keys::run(command).await,
         Some(Command::Token(command)) => token::run(command).await.map_err(Failure::from),
         Some(Command::Sql(command)) => sql::run(command).await.map_err(Failure::from),
-        Some(Command::Export { store }) => {
-            transfer::run_export(&store).await.map_err(Failure::from)
-        }
-        Some(Command::Import { overwrite, store }) => transfer::run_import(&store, overwrite)
-            .await
-            .map_err(Failure::from),
+        Some(Command::Export { store }) => transfer::run_export(&store).await,
+        Some(Command::Import { overwrite, store }) => transfer::run_import(&store, overwrite).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,6 +131,24 @@ impl From<String> for Failure {
         Self { message, exit: 1 }
     }
 }
+
+/// Typed errors of the layers below, as the command line reports them.
+macro_rules! failure_from {
+    ($($error:ty),* $(,)?) => {
+        $(impl From<$error> for Failure {
+            fn from(err: $error) -> Self {
+                err.to_string().into()
+            }
+        })*
+    };
+}
+
+failure_from!(
+    crate::store::StoreError,
+    crate::token::SealError,
+    crate::token::KeyError,
+    tessera_verify::ParseError,
+);
 
 impl From<&str> for Failure {
     fn from(message: &str) -> Self {

@@ -30,7 +30,7 @@ pub enum SqlCommand {
     },
 }
 
-fn parse_dialect(text: &str) -> Result<Dialect, String> {
+fn parse_dialect(text: &str) -> Result<Dialect, tessera_verify::ParseError> {
     text.parse()
 }
 

@@ -76,8 +76,8 @@ impl OfflineVerifyArgs {
 impl OfflineVerifyArgs {
     /// The verifying keys of the store's key ring.
     async fn stored_keys(&self) -> Result<KeySet, String> {
-        let kek = self.ring.kek(false)?;
-        let store = self.store.open()?;
+        let kek = self.ring.kek(false).map_err(|err| err.to_string())?;
+        let store = self.store.open().map_err(|err| err.to_string())?;
         let ring = SharedRing::new(
             store,
             Arc::new(kek),

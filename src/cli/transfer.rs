@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, Write};
 
+use super::Failure;
 use crate::config::StoreArgs;
 use crate::domain::GroupRecord;
 use crate::store::{GroupStore, export_page};
@@ -47,7 +48,7 @@ pub fn parse_lines(input: impl BufRead) -> Result<Vec<GroupRecord>, String> {
 }
 
 /// `tessera export`.
-pub async fn run_export(store: &StoreArgs) -> Result<(), String> {
+pub async fn run_export(store: &StoreArgs) -> Result<(), Failure> {
     let store = store.open()?;
     let count = export(store.as_ref(), &mut std::io::stdout().lock()).await?;
     eprintln!("exported {count} groups");
@@ -55,7 +56,7 @@ pub async fn run_export(store: &StoreArgs) -> Result<(), String> {
 }
 
 /// `tessera import`.
-pub async fn run_import(store: &StoreArgs, overwrite: bool) -> Result<(), String> {
+pub async fn run_import(store: &StoreArgs, overwrite: bool) -> Result<(), Failure> {
     let records = parse_lines(std::io::stdin().lock())?;
     let store = store.open()?;
     let report = store

@@ -45,14 +45,15 @@ pub enum Dialect {
 }
 
 impl std::str::FromStr for Dialect {
-    type Err = String;
+    type Err = tessera_verify::ParseError;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text {
             "postgres" | "postgresql" => Ok(Self::Postgres),
             "mysql" => Ok(Self::Mysql),
             "sqlite" => Ok(Self::Sqlite),
-            other => Err(format!(
-                "unknown dialect {other:?}: use postgres, mysql or sqlite"
+            other => Err(tessera_verify::ParseError::new(
+                "dialect",
+                format!("unknown dialect {other:?}: use postgres, mysql or sqlite"),
             )),
         }
     }

@@ -66,7 +66,11 @@ impl EmbeddedStore {
     /// Opens (creating if needed) the store in `dir`. Fails with a message
     /// naming the directory when another process holds it, or when the
     /// file cannot be read as a database.
-    pub fn open(dir: &Path) -> Result<Self, String> {
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_dir(dir).map_err(StoreError::Open)
+    }
+
+    fn open_dir(dir: &Path) -> Result<Self, String> {
         let shown = dir.display();
         crate::private_fs::create_dir(dir)
             .map_err(|err| format!("data directory {shown}: {err}"))?;

@@ -65,6 +65,11 @@ pub enum StoreError {
     /// would be too large); nothing was written.
     #[error("{0}")]
     Invalid(crate::domain::FieldError),
+    /// The store could not be opened: a data directory in use by another
+    /// process or unreadable, a corrupt database file, a bad setting (the
+    /// message says which).
+    #[error("{0}")]
+    Open(String),
 }
 
 /// A backend for groups and API keys. Every method is atomic on its own.

@@ -19,7 +19,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value, json};
 
-use super::KeyAlgorithm;
+use super::{KeyAlgorithm, KeyError, TokenError};
+use tessera_verify::ParseError;
 
 /// The shortest HMAC secret accepted, in bytes.
 pub const MIN_HMAC_SECRET_BYTES: usize = 32;
@@ -60,7 +61,11 @@ impl std::fmt::Debug for KeyMaterial {
 
 impl KeyMaterial {
     /// Generates new key material and returns the text of its key file.
-    pub fn generate(algorithm: KeyAlgorithm) -> Result<String, String> {
+    pub fn generate(algorithm: KeyAlgorithm) -> Result<String, KeyError> {
+        Self::generate_text(algorithm).map_err(KeyError::Generation)
+    }
+
+    fn generate_text(algorithm: KeyAlgorithm) -> Result<String, String> {
         let failed = |what: &str| format!("could not generate {algorithm} {what}");
         let der: Vec<u8> = match algorithm {
             KeyAlgorithm::EdDSA => Ed25519KeyPair::generate()
@@ -89,7 +94,11 @@ impl KeyMaterial {
 
     /// Loads key material from the text of a key file. The error says what
     /// is wrong without quoting the file.
-    pub fn load(algorithm: KeyAlgorithm, file: &str) -> Result<Self, String> {
+    pub fn load(algorithm: KeyAlgorithm, file: &str) -> Result<Self, ParseError> {
+        Self::load_text(algorithm, file).map_err(|reason| ParseError::new("key file", reason))
+    }
+
+    fn load_text(algorithm: KeyAlgorithm, file: &str) -> Result<Self, String> {
         if algorithm == KeyAlgorithm::HS256 {
             return Self::load_hmac(file);
         }
@@ -168,8 +177,8 @@ impl KeyMaterial {
     }
 
     /// Signs `message` (the JWS signing input) with this key's algorithm.
-    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
-        let failed = |_| format!("{} signing failed", self.algorithm);
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
+        let failed = |_| TokenError::Signing(format!("{} signing failed", self.algorithm));
         match &self.signing {
             SigningKey::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
             SigningKey::EcdsaP256(pair) => pair
@@ -237,7 +246,7 @@ mod tests {
     fn short_hmac_secret_is_refused() {
         let short = URL_SAFE_NO_PAD.encode([7u8; 31]);
         let err = KeyMaterial::load(KeyAlgorithm::HS256, &short).unwrap_err();
-        assert!(err.contains("at least 32 bytes"), "{err}");
+        assert!(err.reason.contains("at least 32 bytes"), "{err}");
         let exact = URL_SAFE_NO_PAD.encode([7u8; 32]);
         assert!(KeyMaterial::load(KeyAlgorithm::HS256, &exact).is_ok());
     }

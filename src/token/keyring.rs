@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{KeyAlgorithm, KeyError, KeyMaterial};
 use super::{KeySet, VerifyingKey};
+use tessera_verify::ParseError;
 
 const MANIFEST: &str = "keyring.json";
 
@@ -33,11 +34,11 @@ const MANIFEST: &str = "keyring.json";
 #[serde(try_from = "String", into = "String")]
 pub struct Kid(String);
 
-tessera_verify::validated_string!(Kid, String);
+tessera_verify::validated_string!(Kid, ParseError);
 
 impl Kid {
     /// Validates a key id.
-    pub fn parse(value: impl Into<String>) -> Result<Self, String> {
+    pub fn parse(value: impl Into<String>) -> Result<Self, ParseError> {
         let value = value.into();
         let ok = (1..=64).contains(&value.len())
             && value
@@ -46,7 +47,10 @@ impl Kid {
         if ok {
             Ok(Self(value))
         } else {
-            Err("a kid is 1 to 64 characters of A-Z a-z 0-9 - _".to_owned())
+            Err(ParseError::new(
+                "key id",
+                "a kid is 1 to 64 characters of A-Z a-z 0-9 - _",
+            ))
         }
     }
 
@@ -58,7 +62,7 @@ impl Kid {
         let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
         let alg = algorithm.as_str().to_ascii_lowercase();
         Self::parse(format!("{alg}-{}-{suffix}", now.format("%Y%m%d")))
-            .map_err(KeyError::Generation)
+            .map_err(|err| KeyError::Generation(err.reason))
     }
 }
 
@@ -200,11 +204,10 @@ impl KeyRing {
                 continue;
             }
             let text = text.ok_or_else(|| invalid(format!("key {} has no material", info.kid)))?;
-            let material =
-                KeyMaterial::load(info.alg, &text).map_err(|reason| KeyError::Invalid {
-                    kid: info.kid.to_string(),
-                    reason,
-                })?;
+            let material = KeyMaterial::load(info.alg, &text).map_err(|err| KeyError::Invalid {
+                kid: info.kid.to_string(),
+                reason: err.reason,
+            })?;
             let entry = Arc::new(Entry { info, material });
             if keys.insert(entry.info.kid.clone(), entry).is_some() {
                 return Err(invalid("a kid is listed twice".into()));
@@ -245,7 +248,7 @@ impl KeyRing {
         create_private_dir(dir)?;
         let mut keys = read_manifest(dir)?.map(|m| m.keys).unwrap_or_default();
         let kid = Kid::generate(algorithm, now)?;
-        let file = KeyMaterial::generate(algorithm).map_err(KeyError::Generation)?;
+        let file = KeyMaterial::generate(algorithm)?;
         write_private_file(&key_path(dir, &kid), file.as_bytes())?;
         let info = KeyInfo {
             kid: kid.clone(),

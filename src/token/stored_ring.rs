@@ -336,7 +336,7 @@ impl RingDocument {
 /// A fresh key of `alg`, sealed, not yet active.
 fn new_key(alg: KeyAlgorithm, now: DateTime<Utc>, kek: &Kek) -> Result<SealedKey, RingError> {
     let kid = Kid::generate(alg, now)?;
-    let text = KeyMaterial::generate(alg).map_err(KeyError::Generation)?;
+    let text = KeyMaterial::generate(alg)?;
     Ok(SealedKey {
         sealed: Some(kek.seal(kid.as_str(), alg, text.as_bytes())?),
         kid,

@@ -52,12 +52,17 @@ impl fmt::Display for KeyAlgorithm {
 }
 
 impl FromStr for KeyAlgorithm {
-    type Err = String;
+    type Err = crate::ParseError;
     /// Exact, case-sensitive names, as in a JWT header.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
             .find(|alg| alg.as_str() == s)
-            .ok_or_else(|| format!("unknown algorithm {s:?}: use EdDSA, ES256, RS256 or HS256"))
+            .ok_or_else(|| {
+                crate::ParseError::new(
+                    "algorithm",
+                    format!("unknown algorithm {s:?}: use EdDSA, ES256, RS256 or HS256"),
+                )
+            })
     }
 }

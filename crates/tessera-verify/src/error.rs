@@ -56,3 +56,29 @@ pub enum JwksError {
     #[error("JWKS: {0}")]
     Invalid(String),
 }
+
+/// A value that is not what it should be: what was parsed, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct ParseError {
+    /// What was being parsed (`"algorithm"`, `"key id"`, ...).
+    pub what: &'static str,
+    /// Why it is refused, for a person to read.
+    pub reason: String,
+}
+
+impl ParseError {
+    /// A refusal of a `what`.
+    pub fn new(what: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            what,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<ParseError> for String {
+    fn from(err: ParseError) -> Self {
+        err.reason
+    }
+}

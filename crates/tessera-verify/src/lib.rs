@@ -44,7 +44,7 @@ mod verifier;
 
 pub use algorithm::KeyAlgorithm;
 pub use claims::{Audience, Claims};
-pub use error::{JwksError, TokenError};
+pub use error::{JwksError, ParseError, TokenError};
 pub use generation::GroupGeneration;
 pub use keyset::{KeySet, VerifyingKey};
 pub use policy::VerifyPolicy;

@@ -6,7 +6,7 @@ pub const MAX_TEXT_BYTES: usize = 256;
 
 /// Checks the bounded-text rule; the error is a sentence fragment such as
 /// "must not be empty".
-pub fn check_bounded_text(value: &str) -> Result<(), String> {
+pub(crate) fn check_bounded_text(value: &str) -> Result<(), String> {
     if value.is_empty() {
         return Err("must not be empty".to_owned());
     }
