@@ -353,6 +353,23 @@ mod tests {
     }
 
     #[test]
+    fn token_errors_keep_the_verifier_crates_codes() {
+        for err in [
+            TokenError::Malformed("x".into()),
+            TokenError::UnknownKey("x".into()),
+            TokenError::SignatureInvalid,
+            TokenError::Expired,
+            TokenError::NotYetValid,
+            TokenError::ClaimsInvalid("x".into()),
+            TokenError::Revoked,
+            TokenError::Signing("x".into()),
+        ] {
+            let code = err.code();
+            assert_eq!(ApiError::from(err).code.as_str(), code);
+        }
+    }
+
+    #[test]
     fn store_details_do_not_reach_the_client() {
         let err = ApiError::from(StoreError::Unavailable("10.0.0.5:6379 refused".into()));
         assert_eq!(err.code, ErrorCode::StoreUnavailable);
