@@ -3,16 +3,18 @@
 //! `tessera-middleware` crate (which refreshes the JWKS in the background);
 //! the page shows the viewer's group and variables.
 //!
-//! Revocation: when the renderer can reach Tessera's Redis
-//! (`TESSERA_REDIS_URL` or `TESSERA_REDIS_CLUSTER`, with `TESSERA_REDIS_PREFIX`
-//! if Tessera uses one), it checks every token's group there, and a revoked
-//! or deleted group's tokens stop passing within 5 s. Without it, a revoked
-//! token keeps passing until it expires (up to the token lifetime: 24 h by
-//! default, 30 d at most). It says which at start.
+//! Revocation, said at start: with a renderer API key
+//! (`TESSERA_RENDERER_KEY`, from `tessera api-keys create --scope renderer`)
+//! it reads Tessera's revocation feed every 2 s and a revoked or deleted
+//! group's tokens stop passing within about 2 s; otherwise, when it can
+//! reach Tessera's standalone Redis (`TESSERA_REDIS_URL`, with
+//! `TESSERA_REDIS_PREFIX` if Tessera uses one), it checks every token's
+//! group there, within 5 s. With neither, a revoked token keeps passing
+//! until it expires (up to the token lifetime: 24 h by default, 30 d at
+//! most).
 //!
 //! ```sh
-//! TESSERA_URL=http://127.0.0.1:8080 TESSERA_REDIS_URL=redis://127.0.0.1:6379 \
-//!   cargo run --example renderer
+//! TESSERA_URL=http://127.0.0.1:8080 TESSERA_RENDERER_KEY=tsk_... cargo run --example renderer
 //! curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/dashboard
 //! ```
 //!
@@ -28,12 +30,8 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tessera::auth::Secret;
-use tessera::config::parse_cluster_nodes;
-use tessera::store::{RedisConfig, RedisStore, RedisTarget};
-use tessera::token::revocation::StoreRevocations;
 use tessera_middleware::{
-    KeySource, RendererAuth, RendererAuthConfig, RevocationSource, UserGroup,
+    KeySource, RedisRevocations, RendererAuth, RendererAuthConfig, RevocationFeedConfig, UserGroup,
 };
 use tessera_verify::VerifyPolicy;
 
@@ -54,28 +52,6 @@ async fn dashboard(group: UserGroup) -> Json<Value> {
     }))
 }
 
-/// Tessera's Redis, when the environment names it.
-fn revocation_store() -> Result<Option<Arc<dyn RevocationSource>>, String> {
-    let target = match (
-        std::env::var("TESSERA_REDIS_URL").ok(),
-        std::env::var("TESSERA_REDIS_CLUSTER").ok(),
-    ) {
-        (Some(url), None) => RedisTarget::Url(Secret::new(url)),
-        (None, Some(nodes)) => RedisTarget::Cluster(parse_cluster_nodes(&nodes)?),
-        (None, None) => return Ok(None),
-        (Some(_), Some(_)) => {
-            return Err("set TESSERA_REDIS_URL or TESSERA_REDIS_CLUSTER, not both".into());
-        }
-    };
-    let store = RedisStore::new(&RedisConfig {
-        target,
-        prefix: env_or("TESSERA_REDIS_PREFIX", "tessera:"),
-        timeout: Duration::from_secs(1),
-    })
-    .map_err(|err| err.to_string())?;
-    Ok(Some(Arc::new(StoreRevocations(Arc::new(store)))))
-}
-
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let tessera = env_or("TESSERA_URL", "http://127.0.0.1:8080");
@@ -93,16 +69,23 @@ async fn main() -> Result<(), String> {
             .parse()
             .map_err(|_| "RENDERER_TOKEN_CACHE must be a number".to_owned())?;
     }
-    config.revocations = revocation_store()?;
-    match &config.revocations {
-        Some(_) => eprintln!(
+    if let Ok(key) = std::env::var("TESSERA_RENDERER_KEY") {
+        config.revocation_feed = Some(RevocationFeedConfig::new(&tessera, key));
+        eprintln!("revocation: Tessera's revocation feed, read every 2 s");
+    } else if let Ok(url) = std::env::var("TESSERA_REDIS_URL") {
+        let prefix = env_or("TESSERA_REDIS_PREFIX", "tessera:");
+        let redis = RedisRevocations::new(&url, &prefix, Duration::from_secs(1))
+            .map_err(|err| err.to_string())?;
+        config.revocations = Some(Arc::new(redis));
+        eprintln!(
             "revocation: checked in Tessera's Redis; a revoked token stops passing within {} s",
             config.revocation_cache_ttl.as_secs()
-        ),
-        None => eprintln!(
-            "revocation: NOT checked (no TESSERA_REDIS_URL or TESSERA_REDIS_CLUSTER); \
+        );
+    } else {
+        eprintln!(
+            "revocation: NOT checked (no TESSERA_RENDERER_KEY or TESSERA_REDIS_URL); \
              a revoked or deleted group's token keeps passing until it expires"
-        ),
+        );
     }
     let auth = RendererAuth::new(config)
         .await

@@ -29,10 +29,10 @@ pub async fn current_generation(
     store: &dyn GroupStore,
     id: &GroupId,
 ) -> Result<Option<GroupGeneration>, StoreError> {
-    Ok(store.get(id).await?.map(|record| GroupGeneration {
-        team_id: record.team_id.get(),
-        r#gen: record.r#gen,
-    }))
+    Ok(store
+        .get(id)
+        .await?
+        .map(|record| tessera_verify::stored::generation(&record)))
 }
 
 /// Fails with `token_revoked` unless the group still exists unrevoked.

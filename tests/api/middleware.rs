@@ -380,6 +380,27 @@ async fn the_renderer_example_says_its_revocation_mode_and_enforces_it() {
         "{}",
         unchecked.stderr()
     );
+    let jwks_line = format!("keys: JWKS {}/.well-known/jwks.json fetched", app.base);
+    assert!(
+        unchecked.stderr().contains(&jwks_line),
+        "{}",
+        unchecked.stderr()
+    );
+
+    // With a renderer key it reads the revocation feed.
+    let renderer_key = crate::auth::scoped_key(
+        &app,
+        "example-renderer",
+        tessera::auth::ApiKeyScope::Renderer,
+    )
+    .await;
+    let mut command = renderer_example();
+    command
+        .env("TESSERA_URL", &app.base)
+        .env("TESSERA_RENDERER_KEY", &renderer_key);
+    let fed = Tessera::spawn(command);
+    let fed_base = renderer_base(&fed);
+    assert!(fed.stderr().contains("revocation feed"), "{}", fed.stderr());
 
     // With Tessera's Redis it checks, and a revoked token stops passing.
     let mut command = renderer_example();
@@ -396,20 +417,23 @@ async fn the_renderer_example_says_its_revocation_mode_and_enforces_it() {
 
     let token = token_for(&app, "example-group").await;
     assert_eq!(call(&checked_base, Some(&token)).await.0, 200);
+    assert_eq!(call(&fed_base, Some(&token)).await.0, 200);
     assert_eq!(call(&base, Some(&token)).await.0, 200);
     let (status, _) = app
         .admin(reqwest::Method::POST, "/api/user/example-group/revoke")
         .await;
     assert_eq!(status, 200);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (status, body, _) = call(&checked_base, Some(&token)).await;
-        if status == 401 {
-            assert_eq!(body["error"]["code"], "token_revoked");
-            break;
+    for renderer in [&checked_base, &fed_base] {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, body, _) = call(renderer, Some(&token)).await;
+            if status == 401 {
+                assert_eq!(body["error"]["code"], "token_revoked");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the revoked token kept passing");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(Instant::now() < deadline, "the revoked token kept passing");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(call(&base, Some(&token)).await.0, 200, "as its log said");
 }

@@ -54,6 +54,8 @@ mod extractor;
 mod feed;
 mod key_source;
 mod layer;
+#[cfg(feature = "redis")]
+mod redis_source;
 mod rejection;
 mod revocation;
 
@@ -65,5 +67,7 @@ pub use key_source::{
     fetch_jwks, jwks_client,
 };
 pub use layer::{RendererAuthLayer, RendererAuthService};
+#[cfg(feature = "redis")]
+pub use redis_source::RedisRevocations;
 pub use rejection::Rejection;
 pub use revocation::{RevocationSource, SourceUnavailable};

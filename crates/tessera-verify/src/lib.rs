@@ -40,6 +40,7 @@ mod keyset;
 #[doc(hidden)]
 pub mod newtype;
 mod policy;
+pub mod stored;
 mod verifier;
 
 pub use algorithm::KeyAlgorithm;

@@ -114,7 +114,7 @@ impl RedisStore {
     }
 
     fn group_key(&self, id: &GroupId) -> String {
-        format!("{}group:{}", self.prefix, encode_id(id))
+        tessera_verify::stored::redis_group_key(&self.prefix, id)
     }
 
     fn floor_key(&self, id: &GroupId) -> String {
