@@ -190,3 +190,156 @@ async fn a_feed_that_cannot_be_read_judges_no_token() {
         ("store_unavailable", 503)
     );
 }
+
+/// A clock the test moves.
+struct MovableClock(std::sync::atomic::AtomicI64);
+
+impl tessera::clock::Clock for MovableClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+            + chrono::Duration::seconds(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+#[tokio::test]
+async fn the_middleware_forgets_revocations_once_nothing_they_cover_can_be_valid() {
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let renderer_key = scoped_key(&app, "renderer-1", ApiKeyScope::Renderer).await;
+    let admin = crate::common::app::OPERATOR_KEY;
+    for id in ["a", "b", "c"] {
+        token(&app, id).await;
+        assert_eq!(
+            call(&app, Method::POST, &format!("/api/user/{id}/revoke"), admin)
+                .await
+                .0,
+            200
+        );
+    }
+    let clock = Arc::new(MovableClock(std::sync::atomic::AtomicI64::new(0)));
+    let mut config = RendererAuthConfig::new(
+        KeySource::Provider(Arc::new(app.state.keys.clone())),
+        verify_policy(),
+    );
+    let mut feed = RevocationFeedConfig::new(&app.base, renderer_key);
+    feed.every = Duration::from_millis(50);
+    config.revocation_feed = Some(feed);
+    config.clock = clock.clone();
+    let auth = RendererAuth::new(config).await.unwrap();
+    assert_eq!(auth.revocations_held(), 3);
+    // Past the feed's retention (30 d + 60 s), the next read drops them.
+    clock
+        .0
+        .store(30 * 86_400 + 61, std::sync::atomic::Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while auth.revocations_held() != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "still held: {}",
+            auth.revocations_held()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A feed server the test steers: healthy, or answering `410` to cursors
+/// and `500` to full reads (a gap that cannot be closed yet).
+async fn steered_feed(
+    gap: Arc<std::sync::atomic::AtomicBool>,
+    reads: Arc<std::sync::atomic::AtomicUsize>,
+) -> String {
+    use axum::extract::Query;
+    use axum::http::StatusCode;
+    use std::collections::HashMap;
+    use std::sync::atomic::Ordering;
+    let app = axum::Router::new().route(
+        "/api/revocations",
+        axum::routing::get(move |Query(query): Query<HashMap<String, String>>| {
+            let (gap, reads) = (gap.clone(), reads.clone());
+            async move {
+                reads.fetch_add(1, Ordering::SeqCst);
+                match (gap.load(Ordering::SeqCst), query.contains_key("since")) {
+                    (true, true) => Err(StatusCode::GONE),
+                    (true, false) => Err(StatusCode::INTERNAL_SERVER_ERROR),
+                    (false, _) => Ok(axum::Json(json!({
+                        "success": 1, "revocations": [], "next_cursor": "5-0",
+                        "more": false, "retention_seconds": 60
+                    }))),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+#[tokio::test]
+async fn after_an_expired_cursor_older_tokens_wait_until_the_feed_is_read_again() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let redis = RedisServer::start();
+    let app = spawn_app(&redis.url()).await;
+    let (gap, reads) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let feed_base = steered_feed(gap.clone(), reads.clone()).await;
+    let mut config = RendererAuthConfig::new(
+        KeySource::Provider(Arc::new(app.state.keys.clone())),
+        verify_policy(),
+    );
+    let mut feed = RevocationFeedConfig::new(&feed_base, "tsk_renderer");
+    feed.every = Duration::from_millis(50);
+    config.revocation_feed = Some(feed);
+    config.token_cache_capacity = 0;
+    let auth = RendererAuth::new(config).await.unwrap();
+
+    // Issued 10 s before the last complete read, and 2 s after it.
+    let (status, _) = app.get_user(&json!({"user_group_id": "g"})).await;
+    assert_eq!(status, 200);
+    let issue = |offset: i64| {
+        let keys = app.state.keys.current().unwrap();
+        let store = app.state.store.clone();
+        let policy = app.state.tokens.clone();
+        async move {
+            let record = store
+                .get(&tessera::domain::GroupId::parse("g").unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            let at = chrono::Utc::now() + chrono::Duration::seconds(offset);
+            tessera::token::TokenIssuer::new(&keys, &policy)
+                .issue(&record, None, at)
+                .unwrap()
+                .token
+        }
+    };
+    let (older, newer) = (issue(-10).await, issue(2).await);
+    assert!(auth.verify(&older).await.is_ok());
+
+    gap.store(true, Ordering::SeqCst);
+    let seen = reads.load(Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reads.load(Ordering::SeqCst) < seen + 4 {
+        assert!(Instant::now() < deadline, "the feed was not read");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let refused = auth.verify(&older).await.err().map(|err| err.code());
+    assert_eq!(
+        refused,
+        Some("store_unavailable"),
+        "a revocation may have been missed"
+    );
+    assert!(
+        auth.verify(&newer).await.is_ok(),
+        "issued after the last complete read"
+    );
+
+    gap.store(false, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while auth.verify(&older).await.is_err() {
+        assert!(Instant::now() < deadline, "never read again");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -130,6 +130,12 @@ impl RendererAuth {
         self.inner.keys.fetches()
     }
 
+    /// How many revocations from the feed are held in memory (0 without a
+    /// feed); each is dropped once nothing it covers can still be valid.
+    pub fn revocations_held(&self) -> usize {
+        self.inner.feed.as_ref().map_or(0, |feed| feed.held())
+    }
+
     /// The version of the keys in force (it moves only when they change).
     pub fn key_version(&self) -> u64 {
         self.inner.keys.now().version

@@ -127,6 +127,11 @@ impl Feed {
         Ok(feed)
     }
 
+    /// How many revocations are held in memory.
+    pub(crate) fn held(&self) -> usize {
+        self.known().revoked.values().map(Vec::len).sum()
+    }
+
     fn known(&self) -> std::sync::MutexGuard<'_, Known> {
         self.known.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -203,11 +208,11 @@ impl Feed {
             let mut known = self.known();
             for entry in page.revocations {
                 let id = entry.revocation.user_group_id.as_str().to_owned();
-                known
-                    .revoked
-                    .entry(id)
-                    .or_default()
-                    .push((entry.revocation, keep_until));
+                let list = known.revoked.entry(id).or_default();
+                // A feed read again after a gap repeats what is held.
+                if !list.iter().any(|(held, _)| *held == entry.revocation) {
+                    list.push((entry.revocation, keep_until));
+                }
             }
             known.revoked.retain(|_, list| {
                 list.retain(|(_, until)| *until > now);
