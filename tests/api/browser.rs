@@ -72,21 +72,7 @@ async fn a_page_on_an_allowed_origin_validates_tokens_and_others_cannot_read_ans
     let (signed, signature) = valid.rsplit_once('.').unwrap();
     let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
     let tampered = format!("{signed}.{flipped}{}", &signature[1..]);
-    let expired = {
-        let keys = app.state.keys.current().unwrap();
-        let record = app
-            .state
-            .store
-            .get(&tessera::domain::GroupId::parse("g").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        let past = chrono::Utc::now() - chrono::Duration::days(2);
-        tessera::token::TokenIssuer::new(&keys, &app.state.tokens)
-            .issue(&record, None, past)
-            .unwrap()
-            .token
-    };
+    let expired = app.token_issued_at("g", -chrono::Duration::days(2)).await;
     let tokens = json!({"valid": valid, "tampered": tampered, "expired": expired});
     let page = |origin: &str| {
         let mut url = reqwest::Url::parse(origin).unwrap();

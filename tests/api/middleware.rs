@@ -77,21 +77,9 @@ async fn good_tokens_pass_with_their_variables_and_bad_ones_get_401() {
     let redis = RedisServer::start();
     let app = spawn_app(&redis.url()).await;
     let token = token_for(&app, "tenant-1").await;
-    let expired = {
-        let keys = app.state.keys.current().unwrap();
-        let record = app
-            .state
-            .store
-            .get(&tessera::domain::GroupId::parse("tenant-1").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        let past = chrono::Utc::now() - chrono::Duration::days(2);
-        tessera::token::TokenIssuer::new(&keys, &app.state.tokens)
-            .issue(&record, None, past)
-            .unwrap()
-            .token
-    };
+    let expired = app
+        .token_issued_at("tenant-1", -chrono::Duration::days(2))
+        .await;
     let mut tampered = token.clone().into_bytes();
     let last = tampered.len() - 2;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };

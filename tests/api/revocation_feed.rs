@@ -298,24 +298,11 @@ async fn after_an_expired_cursor_older_tokens_wait_until_the_feed_is_read_again(
     // Issued 10 s before the last complete read, and 2 s after it.
     let (status, _) = app.get_user(&json!({"user_group_id": "g"})).await;
     assert_eq!(status, 200);
-    let issue = |offset: i64| {
-        let keys = app.state.keys.current().unwrap();
-        let store = app.state.store.clone();
-        let policy = app.state.tokens.clone();
-        async move {
-            let record = store
-                .get(&tessera::domain::GroupId::parse("g").unwrap())
-                .await
-                .unwrap()
-                .unwrap();
-            let at = chrono::Utc::now() + chrono::Duration::seconds(offset);
-            tessera::token::TokenIssuer::new(&keys, &policy)
-                .issue(&record, None, at)
-                .unwrap()
-                .token
-        }
-    };
-    let (older, newer) = (issue(-10).await, issue(2).await);
+    let (older, newer) = (
+        app.token_issued_at("g", -chrono::Duration::seconds(10))
+            .await,
+        app.token_issued_at("g", chrono::Duration::seconds(2)).await,
+    );
     assert!(auth.verify(&older).await.is_ok());
 
     gap.store(true, Ordering::SeqCst);

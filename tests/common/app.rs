@@ -141,6 +141,23 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// A token of the stored group `id`, issued as if `offset` from now
+    /// (in the past for an expired token, ahead for a later one).
+    pub async fn token_issued_at(&self, id: &str, offset: chrono::Duration) -> String {
+        let keys = self.state.keys.current().expect("keys loaded");
+        let record = self
+            .state
+            .store
+            .get(&tessera::domain::GroupId::parse(id).expect("an id"))
+            .await
+            .expect("store")
+            .expect("the group exists");
+        tessera::token::TokenIssuer::new(&keys, &self.state.tokens)
+            .issue(&record, None, chrono::Utc::now() + offset)
+            .expect("signed")
+            .token
+    }
+
     /// `POST /api/verify` with the token as a bearer credential.
     pub async fn verify(&self, token: &str) -> (u16, Value) {
         let response = self
