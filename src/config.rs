@@ -74,6 +74,16 @@ impl StoreArgs {
         }
     }
 
+    /// The store in use, for logs: the embedded store's directory, or the
+    /// Redis address without its password.
+    pub fn describe(&self) -> String {
+        match self.redis() {
+            Ok(Some(config)) => format!("Redis {}", config.address()),
+            Ok(None) => format!("embedded store in {}", self.data_dir.display()),
+            Err(err) => err.to_string(),
+        }
+    }
+
     /// The Redis configuration, if Redis is configured; an error names a
     /// bad cluster node.
     pub fn redis(&self) -> Result<Option<RedisConfig>, ParseError> {
@@ -175,6 +185,15 @@ impl KeyRingArgs {
     }
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// Options of `tessera serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -241,6 +260,11 @@ pub struct ServeArgs {
     /// Off when not given; admin routes never allow CORS.
     #[arg(long, env = "TESSERA_CORS_ORIGINS", default_value = "", value_parser = parse_cors_origins)]
     pub cors_origins: CorsOrigins,
+
+    /// Log lines as text (colour only on a terminal) or one JSON object per
+    /// line.
+    #[arg(long, env = "TESSERA_LOG_FORMAT", default_value = "text", value_enum)]
+    pub log_format: LogFormat,
 
     /// How long requests in flight may take to finish after SIGTERM.
     #[arg(long, env = "TESSERA_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]

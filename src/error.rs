@@ -49,6 +49,7 @@ pub enum ErrorCode {
     KeysUnavailable,
     Conflict,
     CursorExpired,
+    Draining,
 }
 
 impl ErrorCode {
@@ -79,6 +80,7 @@ impl ErrorCode {
             Self::KeysUnavailable => "keys_unavailable",
             Self::Conflict => "conflict",
             Self::CursorExpired => "cursor_expired",
+            Self::Draining => "draining",
         }
     }
 
@@ -105,7 +107,9 @@ impl ErrorCode {
             Self::PayloadTooLarge | Self::SqlTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::StoreUnavailable | Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable | Self::KeysUnavailable | Self::Draining => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -160,7 +164,8 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(_) | StoreError::Contention => {
-                tracing::warn!(detail = %err, "store unavailable");
+                // The store logs an outage once when it starts and ends.
+                tracing::debug!(detail = %err, "store unavailable");
                 Self::new(
                     ErrorCode::StoreUnavailable,
                     "the store is unavailable; retry shortly",
@@ -242,6 +247,8 @@ struct ErrorBody<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
 }
 
 impl From<SqlError> for ApiError {
@@ -283,6 +290,7 @@ impl IntoResponse for ApiError {
                 code: self.code.as_str(),
                 message: &self.message,
                 field: self.field.as_deref(),
+                request_id: crate::api::request_id::current(),
             },
         };
         let mut response = (status, Json(envelope)).into_response();
@@ -342,6 +350,7 @@ mod tests {
             ErrorCode::KeysUnavailable,
             ErrorCode::Conflict,
             ErrorCode::CursorExpired,
+            ErrorCode::Draining,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), all.len());

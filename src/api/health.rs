@@ -12,9 +12,16 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: the key ring is loaded and the store answers;
-/// `503 keys_unavailable` or `503 store_unavailable` otherwise.
+/// `GET /readyz`: not shutting down, the key ring is loaded and the store
+/// answers; `503 draining`, `503 keys_unavailable` or
+/// `503 store_unavailable` otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::Draining,
+            "shutting down: finishing the requests in flight",
+        ));
+    }
     let keys = state.keys.loaded()?;
     state.store.ping().await?;
     let (active, _) = keys.active();

@@ -8,6 +8,7 @@ mod extract;
 mod health;
 mod jwks;
 mod keys;
+pub mod request_id;
 mod revocations;
 mod sql;
 mod user;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
             axum::response::IntoResponse::into_response(ApiError::internal(&"handler panicked"))
         }))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(request_id::with_request_id))
         .with_state(state)
 }
 

@@ -5,6 +5,7 @@
 //! `--rotate-every`, rotated on schedule.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -14,7 +15,7 @@ use super::Failure;
 use super::api_keys::create_api_key;
 use crate::auth::{ApiKey, ApiKeyName, ApiKeyScope};
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::ServeArgs;
+use crate::config::{LogFormat, ServeArgs};
 use crate::ring::follow::{POLL_EVERY, follow, log_refresh};
 use crate::ring::schedule::{self, Rotation};
 use crate::ring::{SharedRing, SharedRingError};
@@ -27,7 +28,7 @@ const BOOTSTRAP_KEY_NAME: &str = "initial";
 
 /// Runs the service.
 pub async fn run(args: ServeArgs) -> Result<(), Failure> {
-    init_logging();
+    init_logging(args.log_format);
     let clock: SharedClock = Arc::new(SystemClock);
     // Bind before creating any file, so a second instance on a taken port
     // fails without leaving keys or a data directory behind.
@@ -40,6 +41,14 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let rotation = rotation(&args)?;
 
     let store = args.store.open()?;
+    tracing::info!(store = %args.store.describe(), "store opened");
+    if args.issuer.is_none() && address.ip().is_unspecified() {
+        tracing::warn!(
+            issuer = %args.issuer(address),
+            "the issuer is derived from a wildcard listen address; set --issuer / TESSERA_ISSUER \
+             to the URL renderers use"
+        );
+    }
     let kek = Arc::new(super::kek::kek_or_first(&args.ring, store.as_ref()).await?);
     let keys = KeyHandle::empty();
     let ring = Arc::new(SharedRing::new(
@@ -91,9 +100,15 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         operator_key,
         verify_check_store: args.verify_check_store,
         cors: args.cors_origins.clone(),
+        draining: Arc::new(AtomicBool::new(false)),
+    };
+    let draining = state.draining.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        draining.store(true, Ordering::Relaxed);
     };
     tracing::info!(%address, "tessera listening");
-    crate::serve_with(listener, state, args.serve_options(), shutdown_signal())
+    crate::serve_with(listener, state, args.serve_options(), shutdown)
         .await
         .map_err(|err| format!("server error: {err}"))?;
     tracing::info!("tessera stopped");
@@ -199,21 +214,32 @@ fn policy(args: &ServeArgs, address: std::net::SocketAddr) -> Result<TokenPolicy
     })
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // A second initialisation (tests) is harmless.
-    // Colour only on a terminal: a log file or collector gets plain text.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) is harmless.
+    let _ = match format {
+        // Colour only on a terminal: a log file or collector gets plain text.
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        // One object per line: timestamp, level, target, fields, and the
+        // spans it belongs to (the request's carries the request id).
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .try_init(),
+    };
 }
 
 /// With no `TESSERA_API_KEY` and no stored key, creates one and prints it
 /// once on stdout. Retries until the store answers, so a store that is
 /// down at start-up delays this instead of failing it.
 async fn ensure_admin_key(store: Arc<dyn GroupStore>) {
+    let mut waiting = false;
     loop {
         match store.list_api_keys().await {
             Ok(keys) if !keys.is_empty() => {
@@ -229,7 +255,11 @@ async fn ensure_admin_key(store: Arc<dyn GroupStore>) {
                     Err(err) => tracing::warn!(%err, "could not create the first admin key"),
                 }
             }
-            Err(err) => tracing::warn!(%err, "waiting for the store to create the first admin key"),
+            Err(err) if !waiting => {
+                waiting = true;
+                tracing::warn!(%err, "waiting for the store to create the first admin key");
+            }
+            Err(_) => {}
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

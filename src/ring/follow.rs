@@ -24,7 +24,7 @@ pub async fn follow(
     wake: Arc<Notify>,
     bootstrap: Bootstrap,
 ) {
-    let mut failing: Option<String> = None;
+    let mut failing: Option<&'static str> = None;
     loop {
         tokio::select! {
             () = tokio::time::sleep(every) => {}
@@ -35,11 +35,12 @@ pub async fn follow(
     }
 }
 
-/// Logs what a refresh did: a change, the start and the end of a failure.
+/// Logs what a refresh did: a change, the start and the end of a failure
+/// (again only when the kind of failure changes).
 pub fn report(
     ring: &SharedRing,
     outcome: &Result<Refreshed, super::SharedRingError>,
-    failing: &mut Option<String>,
+    failing: &mut Option<&'static str>,
 ) {
     match outcome {
         Ok(refreshed) => {
@@ -49,8 +50,12 @@ pub fn report(
             log_refresh(ring, refreshed);
         }
         Err(err) => {
-            let text = err.to_string();
-            if failing.as_deref() != Some(text.as_str()) {
+            let kind = match err {
+                super::SharedRingError::Store(_) => "store",
+                _ if err.unopened_kid().is_some() => "kek",
+                _ => "ring",
+            };
+            if *failing != Some(kind) {
                 match err.unopened_kid() {
                     Some(kid) => tracing::error!(
                         %kid, %err,
@@ -59,7 +64,7 @@ pub fn report(
                     ),
                     None => tracing::warn!(%err, "cannot read the key ring; keeping the keys held"),
                 }
-                *failing = Some(text);
+                *failing = Some(kind);
             }
         }
     }
@@ -67,10 +72,15 @@ pub fn report(
 
 /// Logs a refresh that changed something.
 pub fn log_refresh(ring: &SharedRing, refreshed: &Refreshed) {
-    let active = ring
+    let (active, alg) = ring
         .keys()
         .current()
-        .map(|keys| keys.active().0.kid.to_string())
+        .map(|keys| {
+            (
+                keys.active().0.kid.to_string(),
+                keys.active().0.alg.as_str(),
+            )
+        })
         .unwrap_or_default();
     match refreshed {
         Refreshed::Unchanged => {}
@@ -78,7 +88,7 @@ pub fn log_refresh(ring: &SharedRing, refreshed: &Refreshed) {
             version,
             created: None,
         } => {
-            tracing::info!(version, active_kid = %active, "key ring loaded");
+            tracing::info!(version, active_kid = %active, alg, "key ring loaded");
         }
         Refreshed::Installed {
             version,

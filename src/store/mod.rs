@@ -10,6 +10,7 @@ mod embedded;
 mod export;
 mod feed;
 mod import;
+mod outage;
 mod redis;
 
 use async_trait::async_trait;
@@ -22,6 +23,7 @@ use tessera_verify::feed::Revocation;
 pub use self::embedded::EmbeddedStore;
 pub use self::export::{EXPORT_PAGE, export_page};
 pub use self::feed::{FeedCursor, FeedEntry};
+pub use self::outage::without_password;
 pub use self::redis::{RedisConfig, RedisStore, RedisTarget};
 
 /// What an import did.

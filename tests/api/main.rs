@@ -20,6 +20,7 @@ mod independent_client;
 mod jwks_client;
 mod key_migration;
 mod middleware;
+mod request_id;
 mod revocation_feed;
 mod service;
 mod storage;

@@ -76,6 +76,7 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
         operator_key: Some(ApiKey::new(OPERATOR_KEY).hash()),
         verify_check_store: true,
         cors: tessera::api::CorsOrigins::Off,
+        draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
     };
     (state, keys_dir)
 }

@@ -43,6 +43,7 @@ use self::connection::{Connector, RedisConn};
 use self::index::index_member;
 use super::codec::{decode, encode};
 use super::feed;
+use super::outage::{OutageLog, without_password};
 use super::{FeedCursor, FeedEntry, GroupStore, ImportReport, StoreError, Upserted};
 use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord, Secret};
 use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
@@ -72,9 +73,21 @@ pub struct RedisConfig {
     pub timeout: Duration,
 }
 
+impl RedisConfig {
+    /// Where Redis is, for logs: the URL without its password, or the
+    /// cluster's seed nodes.
+    pub fn address(&self) -> String {
+        match &self.target {
+            RedisTarget::Url(url) => without_password(url.expose()),
+            RedisTarget::Cluster(nodes) => format!("cluster {}", nodes.join(",")),
+        }
+    }
+}
+
 /// The Redis-backed [`GroupStore`].
 pub struct RedisStore {
     connector: Connector,
+    outage: OutageLog,
     prefix: String,
     timeout: Duration,
     compare_and_set: Script,
@@ -104,6 +117,7 @@ impl RedisStore {
         };
         Ok(Self {
             connector,
+            outage: OutageLog::new(config.address()),
             prefix: config.prefix.clone(),
             timeout: config.timeout,
             compare_and_set: Script::new(scripts::COMPARE_AND_SET),
@@ -168,13 +182,15 @@ impl RedisStore {
             let conn = self.connector.get().await?;
             operation(conn).await
         };
-        tokio::time::timeout(timeout, run)
+        let outcome = tokio::time::timeout(timeout, run)
             .await
             .unwrap_or_else(|_| {
                 Err(StoreError::Unavailable(format!(
                     "no answer from Redis within {timeout:?}"
                 )))
-            })
+            });
+        self.outage.observe(&outcome);
+        outcome
     }
 
     async fn get_record(

@@ -1,0 +1,60 @@
+//! Request ids: an incoming `x-request-id` of 1 to 128 visible ASCII
+//! characters is kept, anything else is replaced by a fresh random id. The
+//! id is echoed in the response, is a field of the `request` span every log
+//! line of the request belongs to, and is put in every error body
+//! (`request_id`), so one call can be followed from the client through the
+//! logs.
+//!
+//! The id of the request being served is held in a task-local for the
+//! duration of that request only (no global state).
+
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument as _;
+
+/// The header carrying the id, both ways.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+/// The longest id kept.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+tokio::task_local! {
+    static CURRENT: String;
+}
+
+/// The id of the request being served, if any.
+pub fn current() -> Option<String> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+/// The id a client sent, if it is acceptable.
+fn presented(request: &Request) -> Option<String> {
+    let value = request.headers().get(&REQUEST_ID_HEADER)?.as_bytes();
+    let sane = (1..=MAX_REQUEST_ID_CHARS).contains(&value.len())
+        && value.iter().all(|b| (0x21..=0x7e).contains(b));
+    sane.then(|| String::from_utf8_lossy(value).into_owned())
+}
+
+/// A fresh id: 16 random bytes in hex.
+fn generate() -> String {
+    let mut bytes = [0u8; 16];
+    // The random generator failing is not the client's problem: a constant
+    // id still lets the answer go out.
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The layer's function: give the request its id, serve it in the id's
+/// span, echo the id.
+pub async fn with_request_id(request: Request, next: Next) -> Response {
+    let id = presented(&request).unwrap_or_else(generate);
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = CURRENT
+        .scope(id.clone(), next.run(request).instrument(span))
+        .await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
