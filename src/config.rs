@@ -261,6 +261,21 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_CORS_ORIGINS", default_value = "", value_parser = parse_cors_origins)]
     pub cors_origins: CorsOrigins,
 
+    /// Requests per admin API key on the admin routes: N/s or N/m,
+    /// optionally :BURST (default burst: twice the rate); 0 for no limit.
+    #[arg(long, env = "TESSERA_RATE_LIMIT_ADMIN", default_value = "100/s:200")]
+    pub rate_limit_admin: crate::api::RateSetting,
+
+    /// Requests per client address on /api/verify, /api/sql/resolve and
+    /// the JWKS; 0 for no limit.
+    #[arg(long, env = "TESSERA_RATE_LIMIT_CLIENT", default_value = "500/s:1000")]
+    pub rate_limit_client: crate::api::RateSetting,
+
+    /// Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For
+    /// names the client; without them the socket peer is the client.
+    #[arg(long, env = "TESSERA_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: crate::api::TrustedProxies,
+
     /// Log lines as text (colour only on a terminal) or one JSON object per
     /// line.
     #[arg(long, env = "TESSERA_LOG_FORMAT", default_value = "text", value_enum)]

@@ -124,6 +124,18 @@ pub struct ApiError {
     pub message: String,
     /// The request field at fault, if one is.
     pub field: Option<String>,
+    /// For `rate_limited`: the limit and when it resets.
+    pub rate_limit: Option<RateLimitInfo>,
+}
+
+/// What a `429` says about the limit it hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitInfo {
+    /// Requests allowed at once (`RateLimit-Limit`).
+    pub limit: u32,
+    /// Seconds until a request is admitted again (`Retry-After`,
+    /// `RateLimit-Reset`).
+    pub reset_secs: u64,
 }
 
 impl ApiError {
@@ -133,7 +145,14 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            rate_limit: None,
         }
+    }
+
+    /// Adds what a `429` says about its limit.
+    pub fn with_rate_limit(mut self, info: RateLimitInfo) -> Self {
+        self.rate_limit = Some(info);
+        self
     }
 
     /// A 400 `invalid_request`.
@@ -306,7 +325,13 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static(challenge),
             );
         }
-        if matches!(
+        if let Some(info) = self.rate_limit {
+            let reset = HeaderValue::from(info.reset_secs.max(1));
+            headers.insert(header::RETRY_AFTER, reset.clone());
+            headers.insert("ratelimit-limit", HeaderValue::from(info.limit));
+            headers.insert("ratelimit-remaining", HeaderValue::from_static("0"));
+            headers.insert("ratelimit-reset", reset);
+        } else if matches!(
             status,
             StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
         ) {

@@ -31,6 +31,8 @@ pub struct AppState {
     pub verify_check_store: bool,
     /// Browser origins allowed on the CORS routes.
     pub cors: crate::api::CorsOrigins,
+    /// Rate limits per admin key and per client address.
+    pub limits: Arc<crate::api::RateLimits>,
     /// Set when shutdown begins: `/readyz` answers `503` from then on.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -63,12 +63,19 @@ async fn authenticate(
     let key = presented_key(parts)?;
     let hash = key.hash();
     if state.operator_key.as_ref() == Some(&hash) {
+        if let Some(limit) = &state.limits.admin {
+            limit.check(&hash.as_str().to_owned())?;
+        }
         return Ok((None, ApiKeyScope::Admin));
     }
-    match state.store.find_api_key(&hash).await? {
-        Some(record) => Ok((Some(record.name), record.scope)),
-        None => Err(unauthorized("unknown or revoked API key")),
+    let found = match state.store.find_api_key(&hash).await? {
+        Some(record) => (Some(record.name), record.scope),
+        None => return Err(unauthorized("unknown or revoked API key")),
+    };
+    if let Some(limit) = &state.limits.admin {
+        limit.check(&hash.as_str().to_owned())?;
     }
+    Ok(found)
 }
 
 fn presented_key(parts: &Parts) -> Result<ApiKey, ApiError> {

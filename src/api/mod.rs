@@ -8,6 +8,7 @@ mod extract;
 mod health;
 mod jwks;
 mod keys;
+mod rate_limit;
 pub mod request_id;
 mod revocations;
 mod sql;
@@ -28,6 +29,7 @@ pub use auth::{Admin, FeedReader};
 pub use cors::{CorsOrigins, CorsOriginsError};
 pub use extract::{JsonObject, MaybeJsonObject};
 pub use jwks::JWKS_MAX_AGE_SECS;
+pub use rate_limit::{Limit, Rate, RateLimits, RateSetting, TrustedProxies, parse_trusted_proxies};
 pub use verify::bearer_token;
 
 /// The largest request body accepted, in bytes.
@@ -45,18 +47,29 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/.well-known/jwks.json",
             get(jwks::jwks).options(preflight_without_cors),
-        );
+        )
+        // Per client address; inside CORS, so a browser can read a 429.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_clients,
+        ));
     if let Some(cors) = state.cors.layer() {
         browser = browser.layer(cors);
     }
+    let renderer = Router::new()
+        .route("/api/sql/resolve", post(sql::resolve_sql))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_clients,
+        ));
     Router::new()
         .merge(browser)
+        .merge(renderer)
         .route("/api/user", get(user::get_user).post(user::get_user))
         .route("/api/user/{user_group_id}", delete(user::delete_user))
         .route("/api/user/{user_group_id}/revoke", post(user::revoke_user))
         .route("/api/users", get(users::list_users))
         .route("/api/users/export", get(users::export_users))
-        .route("/api/sql/resolve", post(sql::resolve_sql))
         .route("/api/revocations", get(revocations::revocations))
         .route("/api/keys", get(keys::list_keys).post(keys::create_key))
         .route("/api/keys/{kid}/activate", post(keys::activate_key))

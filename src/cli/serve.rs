@@ -13,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 
 use super::Failure;
 use super::api_keys::create_api_key;
+use crate::api::RateLimits;
 use crate::auth::{ApiKey, ApiKeyName, ApiKeyScope};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{LogFormat, ServeArgs};
@@ -101,6 +102,11 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         verify_check_store: args.verify_check_store,
         cors: args.cors_origins.clone(),
         draining: Arc::new(AtomicBool::new(false)),
+        limits: Arc::new(RateLimits::new(
+            args.rate_limit_admin.0,
+            args.rate_limit_client.0,
+            args.trusted_proxies.0.clone(),
+        )),
     };
     let draining = state.draining.clone();
     let shutdown = async move {

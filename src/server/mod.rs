@@ -128,6 +128,8 @@ async fn serve_connection(
     _permit: OwnedSemaphorePermit,
 ) {
     let _ = stream.set_nodelay(true);
+    // The peer, for handlers that key on the client's address.
+    let peer = stream.peer_addr().ok().map(axum::extract::ConnectInfo);
     let clock = Clock::new(timeouts);
     let io = TokioIo::new(Observed::new(stream, clock.clone()));
     let service = {
@@ -136,7 +138,11 @@ async fn serve_connection(
             let in_flight = clock.in_flight();
             let router = router.clone();
             async move {
-                let response = router.oneshot(request.map(Body::new)).await;
+                let mut request = request.map(Body::new);
+                if let Some(peer) = peer {
+                    request.extensions_mut().insert(peer);
+                }
+                let response = router.oneshot(request).await;
                 response.map(|response| {
                     response.map(|body| Body::new(TrackedBody::new(body, in_flight)))
                 })

@@ -20,6 +20,7 @@ mod independent_client;
 mod jwks_client;
 mod key_migration;
 mod middleware;
+mod rate_limits;
 mod request_id;
 mod revocation_feed;
 mod service;

@@ -77,6 +77,7 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
         verify_check_store: true,
         cors: tessera::api::CorsOrigins::Off,
         draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        limits: tessera::api::RateLimits::off(),
     };
     (state, keys_dir)
 }
