@@ -276,6 +276,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: crate::api::TrustedProxies,
 
+    /// Serve GET /metrics on this address instead of the main one
+    /// (e.g. 127.0.0.1:9090, reachable by Prometheus only).
+    #[arg(long, env = "TESSERA_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Log lines as text (colour only on a terminal) or one JSON object per
     /// line.
     #[arg(long, env = "TESSERA_LOG_FORMAT", default_value = "text", value_enum)]

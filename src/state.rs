@@ -31,6 +31,11 @@ pub struct AppState {
     pub verify_check_store: bool,
     /// Browser origins allowed on the CORS routes.
     pub cors: crate::api::CorsOrigins,
+    /// The service's metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Whether `GET /metrics` is served on the main address (not when
+    /// `--metrics-listen` gives it its own).
+    pub metrics_route: bool,
     /// Rate limits per admin key and per client address.
     pub limits: Arc<crate::api::RateLimits>,
     /// Set when shutdown begins: `/readyz` answers `503` from then on.

@@ -8,6 +8,7 @@ mod extract;
 mod health;
 mod jwks;
 mod keys;
+pub mod metrics;
 mod rate_limit;
 pub mod request_id;
 mod revocations;
@@ -37,6 +38,29 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The service's routes over `state`.
 pub fn router(state: AppState) -> Router {
+    let metrics_route = state.metrics_route;
+    let router = routes(state.clone());
+    let router = if metrics_route {
+        router.merge(metrics_router(state.clone()))
+    } else {
+        router
+    };
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record_http,
+        ))
+        .layer(axum::middleware::from_fn(request_id::with_request_id))
+}
+
+/// `GET /metrics` alone (for `--metrics-listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .with_state(state)
+}
+
+fn routes(state: AppState) -> Router {
     // The routes a browser page may call; only they get CORS headers.
     // Preflights are answered by the CORS layer; without it they are 204.
     let mut browser = Router::new()
@@ -83,7 +107,6 @@ pub fn router(state: AppState) -> Router {
             axum::response::IntoResponse::into_response(ApiError::internal(&"handler panicked"))
         }))
         .layer(TraceLayer::new_for_http())
-        .layer(axum::middleware::from_fn(request_id::with_request_id))
         .with_state(state)
 }
 

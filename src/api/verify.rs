@@ -28,8 +28,12 @@ pub async fn verify_token(
     MaybeJsonObject(body): MaybeJsonObject,
 ) -> Result<Json<Value>, ApiError> {
     let token = presented_token(&headers, body.as_ref())?;
-    let claims = verified_claims(&state, &token).await?;
-    Ok(Json(verified_body(&claims)))
+    let verified = verified_claims(&state, &token).await;
+    let outcome = verified
+        .as_ref()
+        .map_or_else(|err| err.code.as_str(), |_| "valid");
+    state.metrics.verification("api", outcome);
+    Ok(Json(verified_body(&verified?)))
 }
 
 /// Verifies `token` with the service's keys and policy, then, when the

@@ -17,6 +17,7 @@ use crate::api::RateLimits;
 use crate::auth::{ApiKey, ApiKeyName, ApiKeyScope};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{LogFormat, ServeArgs};
+use crate::metrics::{MeteredStore, Metrics};
 use crate::ring::follow::{POLL_EVERY, follow, log_refresh};
 use crate::ring::schedule::{self, Rotation};
 use crate::ring::{SharedRing, SharedRingError};
@@ -37,11 +38,34 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         .await
         .map_err(|err| format!("cannot listen on {} (--listen): {err}", args.listen))?;
     let address = listener.local_addr().map_err(|err| err.to_string())?;
+    let metrics_listener = match args.metrics_listen {
+        Some(metrics_address) => {
+            let bound = tokio::net::TcpListener::bind(metrics_address)
+                .await
+                .map_err(|err| {
+                    format!("cannot listen on {metrics_address} (--metrics-listen): {err}")
+                })?;
+            let bound_address = bound.local_addr().map_err(|err| err.to_string())?;
+            tracing::info!(address = %bound_address, "metrics listening");
+            Some(bound)
+        }
+        None => None,
+    };
     let tokens = policy(&args, address)?;
     let operator_key = operator_key()?;
     let rotation = rotation(&args)?;
 
-    let store = args.store.open()?;
+    let metrics = Arc::new(Metrics::new());
+    let backend = if args.store.redis()?.is_some() {
+        "redis"
+    } else {
+        "embedded"
+    };
+    let store: Arc<dyn GroupStore> = Arc::new(MeteredStore::new(
+        args.store.open()?,
+        metrics.clone(),
+        backend,
+    ));
     tracing::info!(store = %args.store.describe(), "store opened");
     if args.issuer.is_none() && address.ip().is_unspecified() {
         tracing::warn!(
@@ -102,12 +126,18 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         verify_check_store: args.verify_check_store,
         cors: args.cors_origins.clone(),
         draining: Arc::new(AtomicBool::new(false)),
+        metrics,
+        metrics_route: args.metrics_listen.is_none(),
         limits: Arc::new(RateLimits::new(
             args.rate_limit_admin.0,
             args.rate_limit_client.0,
             args.trusted_proxies.0.clone(),
         )),
     };
+    if let Some(metrics_listener) = metrics_listener {
+        let metrics_app = crate::api::metrics_router(state.clone());
+        tokio::spawn(async move { axum::serve(metrics_listener, metrics_app).await });
+    }
     let draining = state.draining.clone();
     let shutdown = async move {
         shutdown_signal().await;

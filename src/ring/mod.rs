@@ -115,6 +115,12 @@ impl SharedRing {
         &self.keys
     }
 
+    /// The document last installed, if any (no store call).
+    pub fn installed_document(&self) -> Option<RingDocument> {
+        let installed = self.installed.try_lock().ok()?;
+        RingDocument::from_json(installed.as_deref()?).ok()
+    }
+
     /// The stored document, read now.
     pub async fn document(&self) -> Result<RingDocument, SharedRingError> {
         let text = self

@@ -19,6 +19,7 @@ mod get_user;
 mod independent_client;
 mod jwks_client;
 mod key_migration;
+mod metrics;
 mod middleware;
 mod rate_limits;
 mod request_id;

@@ -58,7 +58,12 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
         timeout: Duration::from_secs(1),
     })
     .expect("store");
-    let store: Arc<dyn GroupStore> = Arc::new(store);
+    let metrics = Arc::new(tessera::metrics::Metrics::new());
+    let store: Arc<dyn GroupStore> = Arc::new(tessera::metrics::MeteredStore::new(
+        Arc::new(store),
+        metrics.clone(),
+        "redis",
+    ));
     let keys = KeyHandle::new(keys);
     let kek = Arc::new(Kek::random().expect("KEK"));
     let ring = Arc::new(SharedRing::new(
@@ -78,6 +83,8 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
         cors: tessera::api::CorsOrigins::Off,
         draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         limits: tessera::api::RateLimits::off(),
+        metrics,
+        metrics_route: true,
     };
     (state, keys_dir)
 }

@@ -30,6 +30,10 @@ pub async fn get_user(
     let keys = state.keys.loaded()?;
     let issued =
         TokenIssuer::new(&keys, &state.tokens).issue(&outcome.record, request.expires_in, now)?;
+    state.metrics.token_issued(keys.active().0.alg.as_str());
+    if outcome.created {
+        state.metrics.group_created();
+    }
     tracing::info!(
         team_id = %outcome.record.team_id,
         created = outcome.created,

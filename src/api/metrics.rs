@@ -1,0 +1,66 @@
+//! `GET /metrics` (or the same on `--metrics-listen`): the Prometheus text
+//! exposition, and the layer that counts and times every HTTP answer by
+//! its route template.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::token::KeyState;
+
+/// Counts and times one answer under its route template.
+pub async fn record_http(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .http(&route, &method, response.status().as_u16(), start.elapsed());
+    response
+}
+
+/// The handler.
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if let (Some(keys), Some(doc)) = (state.keys.current(), state.ring.installed_document()) {
+        let created = keys.active().0.created_at;
+        let age = (state.clock.now() - created).to_std().unwrap_or_default();
+        let count = |wanted: KeyState| {
+            let n = doc
+                .keys
+                .iter()
+                .filter(|key| doc.state(key) == wanted)
+                .count();
+            i64::try_from(n).unwrap_or(i64::MAX)
+        };
+        state.metrics.key_ring(
+            age,
+            [
+                ("published", count(KeyState::Published)),
+                ("active", count(KeyState::Active)),
+                ("retired", count(KeyState::Retired)),
+            ],
+        );
+    }
+    let text = state
+        .metrics
+        .render()
+        .map_err(|err| ApiError::internal(&err))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response())
+}
