@@ -21,6 +21,22 @@ fn parse_cors_origins(text: &str) -> Result<CorsOrigins, String> {
     CorsOrigins::parse(text).map_err(|err| err.to_string())
 }
 
+/// A duration as an operator writes it: in the largest unit that divides
+/// it (`31d`, `90m`, `45s`), not `1month 13h 26m 24s`.
+pub fn show_duration(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if duration.subsec_nanos() != 0 {
+        return format!("{}ms", duration.as_millis());
+    }
+    match secs {
+        0 => "0s".to_owned(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 /// Parses a human duration (`90s`, `15m`, `24h`, `7d`); zero is refused.
 pub fn parse_duration(text: &str) -> Result<Duration, ParseError> {
     let duration = humantime::parse_duration(text.trim()).map_err(|err| {
@@ -339,6 +355,21 @@ mod tests {
             let err = parse_cluster_nodes(bad).unwrap_err();
             assert!(err.reason.contains("is not host:port"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn durations_show_as_written() {
+        use super::show_duration;
+        for text in ["31d", "36h", "90m", "45s", "1500ms", "0s"] {
+            let parsed = humantime::parse_duration(text).unwrap();
+            assert_eq!(show_duration(parsed), text);
+        }
+        assert_eq!(show_duration(Duration::from_secs(3600)), "1h");
+        assert_eq!(
+            show_duration(Duration::from_secs(86_400)),
+            "1d",
+            "the largest unit"
+        );
     }
 
     #[test]

@@ -110,8 +110,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     tokio::spawn(refresh_on_sighup(wake));
     if let Some(rotation) = rotation {
         tracing::info!(
-            every = %humantime::format_duration(rotation.every),
-            publish_delay = %humantime::format_duration(rotation.publish_delay),
+            every = %crate::config::show_duration(rotation.every),
+            publish_delay = %crate::config::show_duration(rotation.publish_delay),
             "scheduled key rotation on"
         );
         tokio::spawn(schedule::run(ring.clone(), rotation, POLL_EVERY));
@@ -165,8 +165,8 @@ fn rotation(args: &ServeArgs) -> Result<Option<Rotation>, String> {
     if publish_delay >= every {
         return Err(format!(
             "--publish-delay ({}) must be shorter than --rotate-every ({})",
-            humantime::format_duration(publish_delay),
-            humantime::format_duration(every)
+            crate::config::show_duration(publish_delay),
+            crate::config::show_duration(every)
         ));
     }
     let retire_after = args.max_token_ttl + args.leeway;
@@ -177,8 +177,8 @@ fn rotation(args: &ServeArgs) -> Result<Option<Rotation>, String> {
         return Err(format!(
             "--rotate-every ({}) is too short for --max-token-ttl ({}): former keys verify until \
              their tokens expire, which would keep {live} keys (at most {MAX_LIVE_KEYS})",
-            humantime::format_duration(every),
-            humantime::format_duration(args.max_token_ttl)
+            crate::config::show_duration(every),
+            crate::config::show_duration(args.max_token_ttl)
         ));
     }
     Ok(Some(Rotation {
@@ -216,14 +216,14 @@ fn policy(args: &ServeArgs, address: std::net::SocketAddr) -> Result<TokenPolicy
     if args.leeway > MAX_LEEWAY {
         return Err(format!(
             "--leeway / TESSERA_LEEWAY ({}) is above the 5 minute maximum",
-            humantime::format_duration(args.leeway)
+            crate::config::show_duration(args.leeway)
         ));
     }
     if args.token_ttl > args.max_token_ttl {
         return Err(format!(
             "--token-ttl ({}) exceeds --max-token-ttl ({})",
-            humantime::format_duration(args.token_ttl),
-            humantime::format_duration(args.max_token_ttl)
+            crate::config::show_duration(args.token_ttl),
+            crate::config::show_duration(args.max_token_ttl)
         ));
     }
     if args.audience.is_empty() {

@@ -10,6 +10,7 @@
 
 mod store;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -213,6 +214,13 @@ impl Metrics {
                 .get_or_create(&VerifyLabels { source, outcome })
                 .inc();
         }
+    }
+
+    /// An observer for the renderer middleware in this process: counts
+    /// its verifications under `source="middleware"`.
+    pub fn middleware_observer(self: &Arc<Self>) -> tessera_middleware::OutcomeObserver {
+        let metrics = self.clone();
+        Arc::new(move |outcome| metrics.verification("middleware", outcome))
     }
 
     /// One group created.

@@ -112,6 +112,29 @@ async fn a_scripted_mix_shows_up_exactly() {
     assert_eq!(store("delete"), 1.0);
     assert_eq!(store("record_revocation"), 1.0);
 
+    // A middleware in the process reports under source="middleware".
+    let mut config = tessera::middleware::RendererAuthConfig::new(
+        tessera::middleware::KeySource::Provider(Arc::new(app.state.keys.clone())),
+        crate::common::app::verify_policy(),
+    );
+    config.on_outcome = Some(app.state.metrics.middleware_observer());
+    let auth = tessera::middleware::RendererAuth::new(config)
+        .await
+        .unwrap();
+    assert!(auth.verify(&token).await.is_ok());
+    assert!(auth.verify(&token).await.is_ok(), "a cache hit counts too");
+    assert!(auth.verify("x.y.z").await.is_err());
+    let later = scrape(&app).await;
+    let series = |outcome: &str| {
+        value(
+            &later,
+            &format!(
+                "tessera_token_verifications_total{{source=\"middleware\",outcome=\"{outcome}\"}}"
+            ),
+        )
+    };
+    assert_eq!((series("valid"), series("token_malformed")), (2.0, 1.0));
+
     // A store error is counted by kind.
     redis.kill();
     let refreshed = spawn_app_with(&redis.url(), |_| {}).await;

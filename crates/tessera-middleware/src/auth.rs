@@ -41,7 +41,13 @@ pub struct RendererAuthConfig {
     pub jwks_refresh: Refresh,
     /// The time source.
     pub clock: SharedClock,
+    /// Called with the outcome of every verification (`valid` or the
+    /// error code), e.g. to count them in metrics. Must not block.
+    pub on_outcome: Option<OutcomeObserver>,
 }
+
+/// Receives the outcome of each verification: `valid` or the error code.
+pub type OutcomeObserver = Arc<dyn Fn(&'static str) + Send + Sync>;
 
 impl RendererAuthConfig {
     /// Defaults: no revocation check, a 5 s generation cache if one is
@@ -59,6 +65,7 @@ impl RendererAuthConfig {
             token_cache_bytes: 32 * 1024 * 1024,
             jwks_refresh: Refresh::default(),
             clock: Arc::new(SystemClock),
+            on_outcome: None,
         }
     }
 }
@@ -69,6 +76,7 @@ struct Inner {
     revocations: Option<Arc<dyn RevocationSource>>,
     revocation_cache_ttl: i64,
     feed: Option<Arc<Feed>>,
+    on_outcome: Option<OutcomeObserver>,
     clock: SharedClock,
     tokens: BoundedCache<String, Arc<VerifiedToken>>,
     generations: BoundedCache<String, Option<GroupGeneration>>,
@@ -112,6 +120,7 @@ impl RendererAuth {
                 revocation_cache_ttl: i64::try_from(config.revocation_cache_ttl.as_secs())
                     .unwrap_or(i64::MAX),
                 feed,
+                on_outcome: config.on_outcome,
                 clock: config.clock,
                 tokens: BoundedCache::new(capacity, bytes, token_weight),
                 generations: BoundedCache::new(capacity, bytes, generation_weight),
@@ -173,6 +182,14 @@ impl RendererAuth {
     /// Never waits on the network, except a request whose token names an
     /// unknown `kid` when a refetch is due (see [`crate::KeySource`]).
     pub async fn verify(&self, token: &str) -> Result<UserGroup, Rejection> {
+        let outcome = self.judge(token).await;
+        if let Some(observe) = &self.inner.on_outcome {
+            observe(outcome.as_ref().map_or_else(Rejection::code, |_| "valid"));
+        }
+        outcome
+    }
+
+    async fn judge(&self, token: &str) -> Result<UserGroup, Rejection> {
         let inner = &self.inner;
         let now = inner.clock.now();
         let keys = inner.keys.now();

@@ -59,7 +59,7 @@ mod redis_source;
 mod rejection;
 mod revocation;
 
-pub use auth::{RendererAuth, RendererAuthConfig};
+pub use auth::{OutcomeObserver, RendererAuth, RendererAuthConfig};
 pub use extractor::{UserGroup, VerifiedToken};
 pub use feed::{FEED_POLL_EVERY, RevocationFeedConfig};
 pub use key_source::{
