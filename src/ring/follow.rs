@@ -94,14 +94,14 @@ pub fn log_refresh(ring: &SharedRing, refreshed: &Refreshed) {
             version,
             created: Some(Created::Generated),
         } => {
-            tracing::info!(version, active_kid = %active, "created the key ring in the store with a new signing key");
+            tracing::info!(version, active_kid = %active, alg, "created the key ring in the store with a new signing key");
         }
         Refreshed::Installed {
             version,
             created: Some(Created::Migrated(count)),
         } => {
             tracing::info!(
-                version, active_kid = %active, keys = count,
+                version, active_kid = %active, alg, keys = count,
                 "imported the keys directory into the store's key ring; its key files are no longer read and may be deleted (keep the kek file)"
             );
         }
