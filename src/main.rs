@@ -2,9 +2,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    tessera::cli::run(tessera::cli::Cli::parse()).await
+    match tessera::cli::parse_args(std::env::args_os()) {
+        Ok(cli) => tessera::cli::run(cli).await,
+        Err(err) => err.exit(),
+    }
 }

@@ -103,6 +103,73 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Parses the command line. An invalid value that came from an
+/// environment variable (not from a flag) is reported naming the variable.
+pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    let mut command = Cli::command();
+    let matches = match command.try_get_matches_from_mut(args.iter().cloned()) {
+        Ok(matches) => matches,
+        Err(err) => return Err(name_the_variable(err, &command, &args)),
+    };
+    Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))
+}
+
+/// Adds "(from TESSERA_...)" to an invalid-value error whose flag was not
+/// on the command line but whose environment variable is set.
+fn name_the_variable(
+    err: clap::Error,
+    command: &clap::Command,
+    args: &[std::ffi::OsString],
+) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        err.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return err;
+    }
+    let Some(ContextValue::String(shown)) = err.get(ContextKind::InvalidArg) else {
+        return err;
+    };
+    let long = shown
+        .trim_start_matches("--")
+        .split([' ', '='])
+        .next()
+        .unwrap_or_default();
+    let on_command_line = args
+        .iter()
+        .filter_map(|arg| arg.to_str())
+        .any(|arg| arg == format!("--{long}") || arg.starts_with(&format!("--{long}=")));
+    let env = all_arguments(command)
+        .into_iter()
+        .find(|arg| arg.get_long() == Some(long))
+        .and_then(|arg| arg.get_env().map(|env| env.to_string_lossy().into_owned()));
+    match env {
+        Some(env) if !on_command_line && std::env::var_os(&env).is_some() => {
+            let rendered = err.to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let reason = first.trim_start_matches("error: ");
+            clap::Error::raw(
+                ErrorKind::InvalidValue,
+                format!("{reason} (set by the environment variable {env})\n"),
+            )
+            .with_cmd(command)
+        }
+        _ => err,
+    }
+}
+
+/// Every argument of `command` and its subcommands.
+fn all_arguments(command: &clap::Command) -> Vec<&clap::Arg> {
+    let mut all: Vec<&clap::Arg> = command.get_arguments().collect();
+    for sub in command.get_subcommands() {
+        all.extend(all_arguments(sub));
+    }
+    all
+}
+
 /// Why a command failed, and the exit code that says so: 1 in general, 2
 /// when the key-encryption key cannot open the stored key ring.
 #[derive(Debug, Clone, PartialEq, Eq)]

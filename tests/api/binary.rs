@@ -259,6 +259,20 @@ fn bad_configuration_values_are_refused() {
         assert!(!output.status.success(), "{args:?} was accepted");
         assert!(!output.stderr.is_empty());
     }
+    // A bad value from the environment names the variable.
+    let output = output_within_30s({
+        let mut command = tessera(dir.path());
+        command.env("TESSERA_TOKEN_TTL", "soon");
+        command
+    });
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("set by the environment variable TESSERA_TOKEN_TTL"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--token-ttl"), "{stderr}");
+
     // Rotation schedules that cannot work, refused naming the flag.
     for (args, named) in [
         (vec!["--publish-delay", "1m"], "--rotate-every"),
