@@ -53,6 +53,35 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [ErrorCode; 25] = [
+        Self::InvalidRequest,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::RateLimited,
+        Self::StoreUnavailable,
+        Self::Internal,
+        Self::TokenMalformed,
+        Self::TokenExpired,
+        Self::TokenNotYetValid,
+        Self::TokenSignatureInvalid,
+        Self::TokenUnknownKey,
+        Self::TokenRevoked,
+        Self::TokenClaimsInvalid,
+        Self::SqlInvalid,
+        Self::SqlVariableMissing,
+        Self::SqlTenantFilterMissing,
+        Self::SqlTooLarge,
+        Self::KeysUnavailable,
+        Self::Conflict,
+        Self::CursorExpired,
+        Self::Draining,
+    ];
+
     /// The code as sent in `error.code`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -350,33 +379,7 @@ mod tests {
 
     #[test]
     fn codes_are_distinct_snake_case() {
-        let all = [
-            ErrorCode::InvalidRequest,
-            ErrorCode::Unauthorized,
-            ErrorCode::Forbidden,
-            ErrorCode::NotFound,
-            ErrorCode::MethodNotAllowed,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::UnsupportedMediaType,
-            ErrorCode::RateLimited,
-            ErrorCode::StoreUnavailable,
-            ErrorCode::Internal,
-            ErrorCode::TokenMalformed,
-            ErrorCode::TokenExpired,
-            ErrorCode::TokenNotYetValid,
-            ErrorCode::TokenSignatureInvalid,
-            ErrorCode::TokenUnknownKey,
-            ErrorCode::TokenRevoked,
-            ErrorCode::TokenClaimsInvalid,
-            ErrorCode::SqlInvalid,
-            ErrorCode::SqlVariableMissing,
-            ErrorCode::SqlTenantFilterMissing,
-            ErrorCode::SqlTooLarge,
-            ErrorCode::KeysUnavailable,
-            ErrorCode::Conflict,
-            ErrorCode::CursorExpired,
-            ErrorCode::Draining,
-        ];
+        let all = ErrorCode::ALL;
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), all.len());
         assert!(

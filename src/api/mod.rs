@@ -9,6 +9,7 @@ mod health;
 mod jwks;
 mod keys;
 pub mod metrics;
+pub mod openapi;
 mod rate_limit;
 pub mod request_id;
 mod revocations;
@@ -98,6 +99,7 @@ fn routes(state: AppState) -> Router {
         .route("/api/keys", get(keys::list_keys).post(keys::create_key))
         .route("/api/keys/{kid}/activate", post(keys::activate_key))
         .route("/api/keys/{kid}/retire", post(keys::retire_key))
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

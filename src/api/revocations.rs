@@ -30,6 +30,8 @@ pub struct FeedQuery {
 }
 
 /// The handler.
+#[utoipa::path(get, path = "/api/revocations", tag = "api", summary = "the revocation feed (any API key; renderer keys read only this)", params(("since" = Option<String>, Query, description = "next_cursor of the previous read"), ("limit" = Option<String>, Query, description = "1 to 1000")), security(("admin_key" = [])),
+    responses((status = 200, description = "Revocations after the cursor", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))), (status = 400, description = "Malformed or invalid body", body = crate::api::openapi::ErrorEnvelope), (status = 410, description = "The cursor is older than the feed keeps", body = crate::api::openapi::ErrorEnvelope), (status = 401, description = "No, malformed, unknown or revoked API key", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
 #[tracing::instrument(skip_all)]
 pub async fn revocations(
     State(state): State<AppState>,

@@ -21,6 +21,7 @@ mod jwks_client;
 mod key_migration;
 mod metrics;
 mod middleware;
+mod openapi;
 mod rate_limits;
 mod request_id;
 mod revocation_feed;
