@@ -74,6 +74,23 @@ impl<S: Send + Sync> FromRequest<S> for MaybeJsonObject {
     }
 }
 
+/// A page size from the query: `default` when absent, at least 1, larger
+/// values capped at `max`; anything else is `400` naming `limit`.
+pub fn page_limit(text: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match text {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(|n| n.min(max))
+            .ok_or_else(|| {
+                ApiError::invalid_request(format!("limit must be an integer from 1 to {max}"))
+                    .with_field("limit")
+            }),
+    }
+}
+
 /// `application/json` or any `application/*+json`, parameters ignored.
 fn is_json_media_type(value: &str) -> bool {
     let essence = value.split(';').next().unwrap_or_default().trim();

@@ -8,8 +8,15 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// `GET /healthz`: the process is alive. Never touches the store.
-#[utoipa::path(get, path = "/healthz", tag = "operations", summary = "the process is alive",  
-    responses((status = 200, description = "Alive", body = Object, headers(("x-request-id" = String, description = "The request id")))))]
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "The process is alive",
+    responses(
+        (status = 200, description = "Alive", body = Object, headers(("x-request-id" = String, description = "The request id"))),
+    )
+)]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
@@ -17,8 +24,16 @@ pub async fn healthz() -> Json<Value> {
 /// `GET /readyz`: not shutting down, the key ring is loaded and the store
 /// answers; `503 draining`, `503 keys_unavailable` or
 /// `503 store_unavailable` otherwise.
-#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "ready: keys loaded, store reachable, not draining",  
-    responses((status = 200, description = "Ready", body = Object, headers(("x-request-id" = String, description = "The request id"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Ready: keys loaded, store reachable, not draining",
+    responses(
+        (status = 200, description = "Ready", body = Object, headers(("x-request-id" = String, description = "The request id"))),
+        (status = 503, description = "Not ready (draining, keys_unavailable or store_unavailable)", body = crate::api::openapi::ErrorEnvelope),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(ApiError::new(

@@ -16,8 +16,16 @@ pub const JWKS_MAX_AGE_SECS: u32 = 300;
 
 /// The handler; `503 keys_unavailable` (never cached) until the key ring
 /// has been read from the store.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "api", summary = "public keys that may verify",  
-    responses((status = 200, description = "The JWKS", body = Object, headers(("x-request-id" = String, description = "The request id"))), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "api",
+    summary = "Public keys that may verify",
+    responses(
+        (status = 200, description = "The JWKS", body = Object, headers(("x-request-id" = String, description = "The request id"))),
+        crate::api::openapi::TokenErrors,
+    )
+)]
 pub async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let keys = state.keys.loaded()?;
     Ok((

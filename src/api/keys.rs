@@ -19,8 +19,17 @@ use crate::state::AppState;
 use crate::token::{KeyAlgorithm, RingChangeError, RingDocument};
 
 /// `GET /api/keys`: every key with its state, oldest first.
-#[utoipa::path(get, path = "/api/keys", tag = "api", summary = "the key ring",  security(("admin_key" = [])),
-    responses((status = 200, description = "Every key", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))), (status = 401, description = "No, malformed, unknown or revoked API key", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 403, description = "A renderer key on an admin route", body = crate::api::openapi::ErrorEnvelope), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
+#[utoipa::path(
+    get,
+    path = "/api/keys",
+    tag = "api",
+    summary = "The key ring",
+    security(("admin_key" = [])),
+    responses(
+        (status = 200, description = "Every key", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))),
+        crate::api::openapi::AdminErrors,
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn list_keys(
     State(state): State<AppState>,
@@ -71,8 +80,20 @@ impl NewKey {
 
 /// `POST /api/keys`: a new key, published (or active at once with
 /// `"activate": true`); `201` with its entry.
-#[utoipa::path(post, path = "/api/keys", tag = "api", summary = "add a key (published, or active)", request_body(content = Option<crate::api::openapi::NewKeyBody>), security(("admin_key" = [])),
-    responses((status = 201, description = "The new key", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))), (status = 409, description = "The ring holds 32 verifying keys", body = crate::api::openapi::ErrorEnvelope), (status = 400, description = "Malformed or invalid body", body = crate::api::openapi::ErrorEnvelope), (status = 413, description = "Body over 64 KiB", body = crate::api::openapi::ErrorEnvelope), (status = 415, description = "Body not JSON", body = crate::api::openapi::ErrorEnvelope), (status = 401, description = "No, malformed, unknown or revoked API key", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 403, description = "A renderer key on an admin route", body = crate::api::openapi::ErrorEnvelope), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
+#[utoipa::path(
+    post,
+    path = "/api/keys",
+    tag = "api",
+    summary = "Add a key (published, or active at once)",
+    request_body(content = Option<crate::api::openapi::NewKeyBody>),
+    security(("admin_key" = [])),
+    responses(
+        (status = 201, description = "The new key", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))),
+        (status = 409, description = "The ring holds 32 verifying keys", body = crate::api::openapi::ErrorEnvelope),
+        crate::api::openapi::BodyErrors,
+        crate::api::openapi::AdminErrors,
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn create_key(
     State(state): State<AppState>,
@@ -89,8 +110,21 @@ pub async fn create_key(
 }
 
 /// `POST /api/keys/{kid}/activate`: the key signs from now on.
-#[utoipa::path(post, path = "/api/keys/{kid}/activate", tag = "api", summary = "make a published key sign", params(("kid" = String, Path, description = "The key")), security(("admin_key" = [])),
-    responses((status = 200, description = "The key", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))), (status = 404, description = "No such key", body = crate::api::openapi::ErrorEnvelope), (status = 409, description = "A retired key", body = crate::api::openapi::ErrorEnvelope), (status = 400, description = "Malformed or invalid body", body = crate::api::openapi::ErrorEnvelope), (status = 401, description = "No, malformed, unknown or revoked API key", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 403, description = "A renderer key on an admin route", body = crate::api::openapi::ErrorEnvelope), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
+#[utoipa::path(
+    post,
+    path = "/api/keys/{kid}/activate",
+    tag = "api",
+    summary = "Make a published key sign",
+    params(("kid" = String, Path, description = "The key")),
+    security(("admin_key" = [])),
+    responses(
+        (status = 200, description = "The key", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))),
+        (status = 400, description = "Malformed kid", body = crate::api::openapi::ErrorEnvelope),
+        (status = 404, description = "No such key", body = crate::api::openapi::ErrorEnvelope),
+        (status = 409, description = "A retired key", body = crate::api::openapi::ErrorEnvelope),
+        crate::api::openapi::AdminErrors,
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn activate_key(
     State(state): State<AppState>,
@@ -108,8 +142,21 @@ pub async fn activate_key(
 
 /// `POST /api/keys/{kid}/retire`: the key stops verifying; `409` for the
 /// active key.
-#[utoipa::path(post, path = "/api/keys/{kid}/retire", tag = "api", summary = "retire a key", params(("kid" = String, Path, description = "The key")), security(("admin_key" = [])),
-    responses((status = 200, description = "The key", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))), (status = 404, description = "No such key", body = crate::api::openapi::ErrorEnvelope), (status = 409, description = "The active key", body = crate::api::openapi::ErrorEnvelope), (status = 400, description = "Malformed or invalid body", body = crate::api::openapi::ErrorEnvelope), (status = 401, description = "No, malformed, unknown or revoked API key", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 403, description = "A renderer key on an admin route", body = crate::api::openapi::ErrorEnvelope), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
+#[utoipa::path(
+    post,
+    path = "/api/keys/{kid}/retire",
+    tag = "api",
+    summary = "Retire a key",
+    params(("kid" = String, Path, description = "The key")),
+    security(("admin_key" = [])),
+    responses(
+        (status = 200, description = "The key", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))),
+        (status = 400, description = "Malformed kid", body = crate::api::openapi::ErrorEnvelope),
+        (status = 404, description = "No such key", body = crate::api::openapi::ErrorEnvelope),
+        (status = 409, description = "The active key", body = crate::api::openapi::ErrorEnvelope),
+        crate::api::openapi::AdminErrors,
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn retire_key(
     State(state): State<AppState>,

@@ -30,8 +30,16 @@ pub async fn record_http(State(state): State<AppState>, request: Request, next: 
 }
 
 /// The handler.
-#[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics",  
-    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String), (status = 500, description = "Encoding failed", body = crate::api::openapi::ErrorEnvelope)))]
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    responses(
+        (status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text", headers(("x-request-id" = String, description = "The request id"))),
+        (status = 500, description = "Encoding failed", body = crate::api::openapi::ErrorEnvelope),
+    )
+)]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     if let (Some(keys), Some(doc)) = (state.keys.current(), state.ring.installed_document()) {
         let created = keys.active().0.created_at;

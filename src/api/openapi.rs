@@ -140,6 +140,61 @@ pub struct NewKeyBody {
     activate: Option<bool>,
 }
 
+/// The refusals of every admin route.
+#[derive(utoipa::IntoResponses)]
+pub enum AdminErrors {
+    /// No, malformed, unknown or revoked API key.
+    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "The scheme to use")))]
+    Unauthorized(ErrorEnvelope),
+    /// A renderer key on an admin route.
+    #[response(status = 403)]
+    Forbidden(ErrorEnvelope),
+    /// Rate limited (per API key).
+    #[response(status = 429, headers(
+        ("Retry-After" = String, description = "Seconds to wait"),
+        ("RateLimit-Limit" = String, description = "The burst allowed"),
+        ("RateLimit-Remaining" = String, description = "0"),
+        ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"),
+    ))]
+    RateLimited(ErrorEnvelope),
+    /// The store or the key ring is unavailable.
+    #[response(status = 503, headers(("Retry-After" = String, description = "Seconds to wait")))]
+    Unavailable(ErrorEnvelope),
+}
+
+/// The refusals of a request body.
+#[derive(utoipa::IntoResponses)]
+pub enum BodyErrors {
+    /// Malformed or invalid JSON, or a field breaking its rule.
+    #[response(status = 400)]
+    Invalid(ErrorEnvelope),
+    /// Over 64 KiB (or, for SQL, resolving to too much).
+    #[response(status = 413)]
+    TooLarge(ErrorEnvelope),
+    /// Not JSON.
+    #[response(status = 415)]
+    NotJson(ErrorEnvelope),
+}
+
+/// The refusals of a route that takes a user-group token.
+#[derive(utoipa::IntoResponses)]
+pub enum TokenErrors {
+    /// The token is refused (a `token_*` code).
+    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "Bearer error=\"invalid_token\"")))]
+    Refused(ErrorEnvelope),
+    /// Rate limited (per client address).
+    #[response(status = 429, headers(
+        ("Retry-After" = String, description = "Seconds to wait"),
+        ("RateLimit-Limit" = String, description = "The burst allowed"),
+        ("RateLimit-Remaining" = String, description = "0"),
+        ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"),
+    ))]
+    RateLimited(ErrorEnvelope),
+    /// The store or the keys are unavailable.
+    #[response(status = 503, headers(("Retry-After" = String, description = "Seconds to wait")))]
+    Unavailable(ErrorEnvelope),
+}
+
 /// The two ways in (an admin API key and a user-group token), and every
 /// error code, taken from the one error table.
 struct Extras;
@@ -211,7 +266,7 @@ pub struct ApiDoc;
 
 /// `GET /openapi.json`: this description.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
-    responses((status = 200, description = "The OpenAPI 3.1 description", content_type = "application/json", body = Object)))]
+    responses((status = 200, description = "The OpenAPI 3.1 description", body = Object)))]
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }

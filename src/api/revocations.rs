@@ -30,8 +30,20 @@ pub struct FeedQuery {
 }
 
 /// The handler.
-#[utoipa::path(get, path = "/api/revocations", tag = "api", summary = "the revocation feed (any API key; renderer keys read only this)", params(("since" = Option<String>, Query, description = "next_cursor of the previous read"), ("limit" = Option<String>, Query, description = "1 to 1000")), security(("admin_key" = [])),
-    responses((status = 200, description = "Revocations after the cursor", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))), (status = 400, description = "Malformed or invalid body", body = crate::api::openapi::ErrorEnvelope), (status = 410, description = "The cursor is older than the feed keeps", body = crate::api::openapi::ErrorEnvelope), (status = 401, description = "No, malformed, unknown or revoked API key", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
+#[utoipa::path(
+    get,
+    path = "/api/revocations",
+    tag = "api",
+    summary = "The revocation feed (any API key; renderer keys read only this)",
+    params(("since" = Option<String>, Query, description = "next_cursor of the previous read"), ("limit" = Option<String>, Query, description = "1 to 1000")),
+    security(("admin_key" = [])),
+    responses(
+        (status = 200, description = "Revocations after the cursor", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))),
+        (status = 400, description = "A bad since or limit", body = crate::api::openapi::ErrorEnvelope),
+        (status = 410, description = "The cursor is older than the feed keeps", body = crate::api::openapi::ErrorEnvelope),
+        crate::api::openapi::AdminErrors,
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn revocations(
     State(state): State<AppState>,
@@ -40,19 +52,7 @@ pub async fn revocations(
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query
         .map_err(|_| ApiError::invalid_request("unknown query parameter; use since and limit"))?;
-    let limit = match query.limit.as_deref() {
-        None => MAX_FEED_PAGE,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_FEED_PAGE).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid_request(format!(
-                    "limit must be an integer from 1 to {MAX_FEED_PAGE}"
-                ))
-                .with_field("limit")
-            })?,
-    };
+    let limit = super::extract::page_limit(query.limit.as_deref(), MAX_FEED_PAGE, MAX_FEED_PAGE)?;
     let since = match query.since.as_deref() {
         None | Some("") => None,
         Some(text) => Some(FeedCursor::parse(text).ok_or_else(|| {

@@ -15,8 +15,19 @@ use crate::state::AppState;
 const FIELDS: [&str; 3] = ["sql", "dialect", "require"];
 
 /// The handler.
-#[utoipa::path(post, path = "/api/sql/resolve", tag = "api", summary = "bind a query's {{variables}} to the token's values", request_body = crate::api::openapi::SqlBody, security(("user_group_token" = [])),
-    responses((status = 200, description = "Resolved", body = crate::api::openapi::SqlAnswer, headers(("x-request-id" = String, description = "The request id"))), (status = 401, description = "The token is refused (a token_* code)", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"))), (status = 413, description = "Body, SQL or parameters too large", body = crate::api::openapi::ErrorEnvelope), (status = 400, description = "Malformed or invalid body", body = crate::api::openapi::ErrorEnvelope), (status = 415, description = "Body not JSON", body = crate::api::openapi::ErrorEnvelope)))]
+#[utoipa::path(
+    post,
+    path = "/api/sql/resolve",
+    tag = "api",
+    summary = "Bind a query's variables to the token's values",
+    request_body = crate::api::openapi::SqlBody,
+    security(("user_group_token" = [])),
+    responses(
+        (status = 200, description = "Resolved", body = crate::api::openapi::SqlAnswer, headers(("x-request-id" = String, description = "The request id"))),
+        crate::api::openapi::BodyErrors,
+        crate::api::openapi::TokenErrors,
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn resolve_sql(
     State(state): State<AppState>,

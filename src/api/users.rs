@@ -38,8 +38,19 @@ pub struct ListQuery {
 }
 
 /// The handler.
-#[utoipa::path(get, path = "/api/users", tag = "api", summary = "list groups in team_id order (no tokens)", params(("limit" = Option<String>, Query, description = "1 to 1000"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")), security(("admin_key" = [])),
-    responses((status = 200, description = "A page", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))), (status = 400, description = "Malformed or invalid body", body = crate::api::openapi::ErrorEnvelope), (status = 401, description = "No, malformed, unknown or revoked API key", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 403, description = "A renderer key on an admin route", body = crate::api::openapi::ErrorEnvelope), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
+#[utoipa::path(
+    get,
+    path = "/api/users",
+    tag = "api",
+    summary = "List groups in team_id order (no tokens)",
+    params(("limit" = Option<String>, Query, description = "1 to 1000"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    security(("admin_key" = [])),
+    responses(
+        (status = 200, description = "A page", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))),
+        (status = 400, description = "A bad limit or cursor", body = crate::api::openapi::ErrorEnvelope),
+        crate::api::openapi::AdminErrors,
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn list_users(
     State(state): State<AppState>,
@@ -48,18 +59,7 @@ pub async fn list_users(
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query
         .map_err(|_| ApiError::invalid_request("unknown query parameter; use limit and cursor"))?;
-    let limit = match query.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .map(|n| n.min(MAX_LIMIT))
-            .ok_or_else(|| {
-                ApiError::invalid_request(format!("limit must be an integer from 1 to {MAX_LIMIT}"))
-                    .with_field("limit")
-            })?,
-    };
+    let limit = super::extract::page_limit(query.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let after = match query.cursor.as_deref() {
         None | Some("") => None,
         Some(text) => Some(
@@ -91,8 +91,17 @@ pub async fn list_users(
 /// time, so a running service can be backed up. A store failure part-way
 /// ends the response without its final chunk: clients see a broken
 /// transfer, never a short file that looks whole.
-#[utoipa::path(get, path = "/api/users/export", tag = "api", summary = "every group as JSON Lines, streamed",  security(("admin_key" = [])),
-    responses((status = 200, description = "JSON Lines", content_type = "application/jsonl", body = String), (status = 401, description = "No, malformed, unknown or revoked API key", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 403, description = "A renderer key on an admin route", body = crate::api::openapi::ErrorEnvelope), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
+#[utoipa::path(
+    get,
+    path = "/api/users/export",
+    tag = "api",
+    summary = "Every group as JSON Lines, streamed",
+    security(("admin_key" = [])),
+    responses(
+        (status = 200, description = "JSON Lines", body = String, content_type = "application/jsonl", headers(("x-request-id" = String, description = "The request id"))),
+        crate::api::openapi::AdminErrors,
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn export_users(
     State(state): State<AppState>,

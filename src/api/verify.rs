@@ -21,8 +21,19 @@ use crate::token::revocation::check_not_revoked;
 use crate::token::{Claims, verify};
 
 /// The handler.
-#[utoipa::path(post, path = "/api/verify", tag = "api", summary = "verify a user-group token (bearer or body)", request_body(content = Option<crate::api::openapi::TokenBody>, description = "Or send Authorization: Bearer"), security(("user_group_token" = [])),
-    responses((status = 200, description = "Valid", body = crate::api::openapi::VerifyAnswer, headers(("x-request-id" = String, description = "The request id"))), (status = 401, description = "The token is refused (a token_* code)", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"))), (status = 400, description = "Malformed or invalid body", body = crate::api::openapi::ErrorEnvelope), (status = 413, description = "Body over 64 KiB", body = crate::api::openapi::ErrorEnvelope), (status = 415, description = "Body not JSON", body = crate::api::openapi::ErrorEnvelope)))]
+#[utoipa::path(
+    post,
+    path = "/api/verify",
+    tag = "api",
+    summary = "Verify a user-group token (bearer or body)",
+    request_body(content = Option<crate::api::openapi::TokenBody>, description = "Or send Authorization: Bearer"),
+    security(("user_group_token" = [])),
+    responses(
+        (status = 200, description = "Valid", body = crate::api::openapi::VerifyAnswer, headers(("x-request-id" = String, description = "The request id"))),
+        crate::api::openapi::BodyErrors,
+        crate::api::openapi::TokenErrors,
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn verify_token(
     State(state): State<AppState>,

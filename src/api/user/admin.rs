@@ -17,8 +17,20 @@ use crate::state::AppState;
 use tessera_verify::feed::{Revocation, RevocationKind};
 
 /// `DELETE /api/user/{user_group_id}`.
-#[utoipa::path(delete, path = "/api/user/{user_group_id}", tag = "api", summary = "delete a group; its tokens stop verifying", params(("user_group_id" = String, Path, description = "The group")), security(("admin_key" = [])),
-    responses((status = 200, description = "Deleted", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))), (status = 404, description = "No such group", body = crate::api::openapi::ErrorEnvelope), (status = 400, description = "Malformed or invalid body", body = crate::api::openapi::ErrorEnvelope), (status = 401, description = "No, malformed, unknown or revoked API key", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 403, description = "A renderer key on an admin route", body = crate::api::openapi::ErrorEnvelope), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
+#[utoipa::path(
+    delete,
+    path = "/api/user/{user_group_id}",
+    tag = "api",
+    summary = "Delete a group; its tokens stop verifying",
+    params(("user_group_id" = String, Path, description = "The group")),
+    security(("admin_key" = [])),
+    responses(
+        (status = 200, description = "Deleted", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))),
+        (status = 400, description = "Malformed id", body = crate::api::openapi::ErrorEnvelope),
+        (status = 404, description = "No such group", body = crate::api::openapi::ErrorEnvelope),
+        crate::api::openapi::AdminErrors,
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn delete_user(
     State(state): State<AppState>,
@@ -39,8 +51,20 @@ pub async fn delete_user(
 }
 
 /// `POST /api/user/{user_group_id}/revoke`.
-#[utoipa::path(post, path = "/api/user/{user_group_id}/revoke", tag = "api", summary = "revoke every earlier token of a group", params(("user_group_id" = String, Path, description = "The group")), security(("admin_key" = [])),
-    responses((status = 200, description = "Revoked", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))), (status = 404, description = "No such group", body = crate::api::openapi::ErrorEnvelope), (status = 400, description = "Malformed or invalid body", body = crate::api::openapi::ErrorEnvelope), (status = 401, description = "No, malformed, unknown or revoked API key", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 403, description = "A renderer key on an admin route", body = crate::api::openapi::ErrorEnvelope), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
+#[utoipa::path(
+    post,
+    path = "/api/user/{user_group_id}/revoke",
+    tag = "api",
+    summary = "Revoke every earlier token of a group",
+    params(("user_group_id" = String, Path, description = "The group")),
+    security(("admin_key" = [])),
+    responses(
+        (status = 200, description = "Revoked", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))),
+        (status = 400, description = "Malformed id", body = crate::api::openapi::ErrorEnvelope),
+        (status = 404, description = "No such group", body = crate::api::openapi::ErrorEnvelope),
+        crate::api::openapi::AdminErrors,
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn revoke_user(
     State(state): State<AppState>,

@@ -18,8 +18,19 @@ pub use request::GetUserRequest;
 pub use response::GetUserResponse;
 
 /// The handler: authenticate, parse, get-or-create, sign.
-#[utoipa::path(post, path = "/api/user", tag = "api", summary = "get or create a user group; answers a fresh token (GET with the same body works too)", request_body = crate::api::openapi::GetUserBody, security(("admin_key" = [])),
-    responses((status = 200, description = "The group and its token", body = crate::api::openapi::GetUserAnswer, headers(("x-request-id" = String, description = "The request id"))), (status = 400, description = "Malformed or invalid body", body = crate::api::openapi::ErrorEnvelope), (status = 413, description = "Body over 64 KiB", body = crate::api::openapi::ErrorEnvelope), (status = 415, description = "Body not JSON", body = crate::api::openapi::ErrorEnvelope), (status = 401, description = "No, malformed, unknown or revoked API key", body = crate::api::openapi::ErrorEnvelope, headers(("WWW-Authenticate" = String, description = "The scheme to use"))), (status = 403, description = "A renderer key on an admin route", body = crate::api::openapi::ErrorEnvelope), (status = 429, description = "Rate limited", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait"), ("RateLimit-Limit" = String, description = "The burst allowed"), ("RateLimit-Remaining" = String, description = "0"), ("RateLimit-Reset" = String, description = "Seconds until a request is admitted"))), (status = 503, description = "The store (or the key ring) is unavailable", body = crate::api::openapi::ErrorEnvelope, headers(("Retry-After" = String, description = "Seconds to wait")))))]
+#[utoipa::path(
+    post,
+    path = "/api/user",
+    tag = "api",
+    summary = "Get or create a user group and sign a fresh token (GET with the same body works too)",
+    request_body = crate::api::openapi::GetUserBody,
+    security(("admin_key" = [])),
+    responses(
+        (status = 200, description = "The group and its token", body = crate::api::openapi::GetUserAnswer, headers(("x-request-id" = String, description = "The request id"))),
+        crate::api::openapi::BodyErrors,
+        crate::api::openapi::AdminErrors,
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn get_user(
     State(state): State<AppState>,
