@@ -119,9 +119,7 @@ pub async fn create_key(
     security(("admin_key" = [])),
     responses(
         (status = 200, description = "The key", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))),
-        (status = 400, description = "Malformed kid", body = crate::api::openapi::ErrorEnvelope),
-        (status = 404, description = "No such key", body = crate::api::openapi::ErrorEnvelope),
-        (status = 409, description = "A retired key", body = crate::api::openapi::ErrorEnvelope),
+        crate::api::openapi::KeyChangeErrors,
         crate::api::openapi::AdminErrors,
     )
 )]
@@ -151,9 +149,7 @@ pub async fn activate_key(
     security(("admin_key" = [])),
     responses(
         (status = 200, description = "The key", body = crate::api::openapi::Answer, headers(("x-request-id" = String, description = "The request id"))),
-        (status = 400, description = "Malformed kid", body = crate::api::openapi::ErrorEnvelope),
-        (status = 404, description = "No such key", body = crate::api::openapi::ErrorEnvelope),
-        (status = 409, description = "The active key", body = crate::api::openapi::ErrorEnvelope),
+        crate::api::openapi::KeyChangeErrors,
         crate::api::openapi::AdminErrors,
     )
 )]

@@ -162,6 +162,21 @@ pub enum AdminErrors {
     Unavailable(ErrorEnvelope),
 }
 
+/// The refusals of a change to one key.
+#[derive(utoipa::IntoResponses)]
+pub enum KeyChangeErrors {
+    /// A malformed kid.
+    #[response(status = 400)]
+    Malformed(ErrorEnvelope),
+    /// No such key.
+    #[response(status = 404)]
+    Unknown(ErrorEnvelope),
+    /// The change contradicts the key's state (activating a retired key,
+    /// retiring the active one).
+    #[response(status = 409)]
+    Conflict(ErrorEnvelope),
+}
+
 /// The refusals of a request body.
 #[derive(utoipa::IntoResponses)]
 pub enum BodyErrors {
