@@ -251,6 +251,16 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_MAX_TOKEN_TTL", default_value = "30d", value_parser = parse_duration)]
     pub max_token_ttl: Duration,
 
+    /// The longest a viewing session can be kept alive by refreshing its
+    /// token (`POST /api/token/refresh`).
+    #[arg(long, env = "TESSERA_MAX_SESSION", default_value = "7d", value_parser = parse_duration)]
+    pub max_session: Duration,
+
+    /// How long after its expiry a token may still be refreshed (0s: only
+    /// tokens still valid).
+    #[arg(long, env = "TESSERA_REFRESH_GRACE", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub refresh_grace: Duration,
+
     /// Clock skew tolerated when checking token times.
     #[arg(long, env = "TESSERA_LEEWAY", default_value = "60s", value_parser = humantime::parse_duration)]
     pub leeway: Duration,

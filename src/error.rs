@@ -50,11 +50,12 @@ pub enum ErrorCode {
     Conflict,
     CursorExpired,
     Draining,
+    SessionExpired,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 26] = [
         Self::InvalidRequest,
         Self::Unauthorized,
         Self::Forbidden,
@@ -80,6 +81,7 @@ impl ErrorCode {
         Self::Conflict,
         Self::CursorExpired,
         Self::Draining,
+        Self::SessionExpired,
     ];
 
     /// The code as sent in `error.code`.
@@ -110,6 +112,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::CursorExpired => "cursor_expired",
             Self::Draining => "draining",
+            Self::SessionExpired => "session_expired",
         }
     }
 
@@ -127,7 +130,8 @@ impl ErrorCode {
             | Self::TokenSignatureInvalid
             | Self::TokenUnknownKey
             | Self::TokenRevoked
-            | Self::TokenClaimsInvalid => StatusCode::UNAUTHORIZED,
+            | Self::TokenClaimsInvalid
+            | Self::SessionExpired => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict => StatusCode::CONFLICT,
@@ -274,6 +278,7 @@ impl From<TokenError> for ApiError {
             TokenError::NotYetValid => ErrorCode::TokenNotYetValid,
             TokenError::ClaimsInvalid(_) => ErrorCode::TokenClaimsInvalid,
             TokenError::Revoked => ErrorCode::TokenRevoked,
+            TokenError::SessionExpired => ErrorCode::SessionExpired,
             TokenError::Signing(_) => return Self::internal(&err),
         };
         Self::new(code, err.to_string())

@@ -71,6 +71,8 @@ fn the_largest_group_gets_a_token_that_verifies_with_every_algorithm() {
             leeway: Duration::from_secs(60),
         },
         default_ttl: Duration::from_secs(30 * 86_400),
+        max_session: Duration::from_secs(7 * 86_400),
+        refresh_grace: Duration::ZERO,
     };
     let now = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
     for algorithm in [

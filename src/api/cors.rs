@@ -1,6 +1,7 @@
 //! CORS for browsers, off by default: only the routes a dashboard page may
-//! call (`POST /api/verify`, `GET /.well-known/jwks.json`) and their
-//! preflights answer with CORS headers; admin routes never do, whatever
+//! call (`POST /api/verify`, `POST /api/token/refresh`,
+//! `GET /.well-known/jwks.json`) and their preflights answer with CORS
+//! headers; admin routes never do, whatever
 //! `--cors-origins` says.
 
 use std::time::Duration;

@@ -11,6 +11,7 @@ mod keys;
 pub mod metrics;
 pub mod openapi;
 mod rate_limit;
+mod refresh;
 pub mod request_id;
 mod revocations;
 mod sql;
@@ -72,6 +73,10 @@ fn routes(state: AppState) -> Router {
         .route(
             "/.well-known/jwks.json",
             get(jwks::jwks).options(preflight_without_cors),
+        )
+        .route(
+            "/api/token/refresh",
+            post(refresh::refresh_token).options(preflight_without_cors),
         )
         // Per client address; inside CORS, so a browser can read a 429.
         .route_layer(axum::middleware::from_fn_with_state(

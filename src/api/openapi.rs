@@ -262,6 +262,7 @@ impl Modify for Extras {
         super::users::list_users,
         super::users::export_users,
         super::verify::verify_token,
+        super::refresh::refresh_token,
         super::sql::resolve_sql,
         super::jwks::jwks,
         super::keys::list_keys,

@@ -84,7 +84,7 @@ pub fn verified_body(claims: &Claims) -> Value {
     })
 }
 
-fn presented_token(
+pub(crate) fn presented_token(
     headers: &HeaderMap,
     body: Option<&Map<String, Value>>,
 ) -> Result<String, ApiError> {

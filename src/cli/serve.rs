@@ -247,6 +247,8 @@ fn policy(args: &ServeArgs, address: std::net::SocketAddr) -> Result<TokenPolicy
             leeway: args.leeway,
         },
         default_ttl: args.token_ttl,
+        max_session: args.max_session,
+        refresh_grace: args.refresh_grace,
     })
 }
 

@@ -283,5 +283,7 @@ fn self_test_policy() -> TokenPolicy {
             leeway: Duration::from_secs(60),
         },
         default_ttl: Duration::from_secs(60),
+        max_session: Duration::from_secs(7 * 86_400),
+        refresh_grace: Duration::ZERO,
     }
 }

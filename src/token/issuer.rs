@@ -7,16 +7,39 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 
 use super::Audience;
-use super::{Claims, KeyRing, TokenError, TokenPolicy};
+use super::{Claims, KeyRing, SessionId, TokenError, TokenPolicy};
 use crate::domain::GroupRecord;
 
-/// A signed token and when it expires.
+/// A signed token, its claims and when it expires.
 #[derive(Clone)]
 pub struct IssuedToken {
     /// The compact JWT.
     pub token: String,
     /// Its `exp` as a time.
     pub expires_at: DateTime<Utc>,
+    /// What it says.
+    pub claims: Claims,
+}
+
+/// A viewing session: its id and start, carried by every token of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The session id.
+    pub sid: SessionId,
+    /// Its start (seconds since the epoch).
+    pub sst: i64,
+}
+
+impl Session {
+    /// A new session starting at `now`.
+    pub fn start(now: DateTime<Utc>) -> Result<Self, TokenError> {
+        let sid =
+            SessionId::parse(new_jti()?).map_err(|err| TokenError::Signing(err.to_string()))?;
+        Ok(Self {
+            sid,
+            sst: now.timestamp(),
+        })
+    }
 }
 
 impl std::fmt::Debug for IssuedToken {
@@ -41,13 +64,26 @@ impl<'a> TokenIssuer<'a> {
         Self { keys, policy }
     }
 
-    /// Issues a token for `group`, valid from `now` for `ttl` (the policy's
-    /// default when `None`).
+    /// Issues a token for `group` in a new session, valid from `now` for
+    /// `ttl` (the policy's default when `None`).
     pub fn issue(
         &self,
         group: &GroupRecord,
         ttl: Option<Duration>,
         now: DateTime<Utc>,
+    ) -> Result<IssuedToken, TokenError> {
+        self.issue_in(group, ttl, now, &Session::start(now)?)
+    }
+
+    /// Issues a token for `group` in `session`: valid from `now` for `ttl`
+    /// (the policy's default when `None`), never past the session's start
+    /// plus the longest session.
+    pub fn issue_in(
+        &self,
+        group: &GroupRecord,
+        ttl: Option<Duration>,
+        now: DateTime<Utc>,
+        session: &Session,
     ) -> Result<IssuedToken, TokenError> {
         let ttl = ttl.unwrap_or(self.policy.default_ttl);
         if ttl > self.policy.verify.max_ttl {
@@ -59,7 +95,13 @@ impl<'a> TokenIssuer<'a> {
             .map_err(|_| TokenError::Signing("lifetime out of range".into()))?;
         let (_, material) = self.keys.active();
         let iat = now.timestamp();
-        let exp = iat.saturating_add(ttl);
+        let session_end = session
+            .sst
+            .saturating_add(i64::try_from(self.policy.max_session.as_secs()).unwrap_or(i64::MAX));
+        let exp = iat.saturating_add(ttl).min(session_end);
+        if exp <= iat {
+            return Err(TokenError::SessionExpired);
+        }
         let expires_at = DateTime::from_timestamp(exp, 0)
             .ok_or_else(|| TokenError::Signing("expiry out of range".into()))?;
         let claims = Claims {
@@ -75,6 +117,8 @@ impl<'a> TokenIssuer<'a> {
             mapping: group.mapping.clone(),
             properties: group.properties.clone(),
             r#gen: group.r#gen,
+            sid: Some(session.sid.clone()),
+            sst: Some(session.sst),
         };
         let payload =
             serde_json::to_vec(&claims).map_err(|err| TokenError::Signing(err.to_string()))?;
@@ -85,7 +129,11 @@ impl<'a> TokenIssuer<'a> {
         let signature = material.sign(token.as_bytes())?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature, &mut token);
-        Ok(IssuedToken { token, expires_at })
+        Ok(IssuedToken {
+            token,
+            expires_at,
+            claims,
+        })
     }
 }
 

@@ -18,7 +18,7 @@ mod self_test;
 mod stored_ring;
 
 pub use error::KeyError;
-pub use issuer::{IssuedToken, TokenIssuer};
+pub use issuer::{IssuedToken, Session, TokenIssuer};
 pub use key_handle::{KeyHandle, NoKeys, VersionedKeys};
 pub use key_material::KeyMaterial;
 pub use keyring::{KeyInfo, KeyRing, KeyStatus, Kid};
@@ -29,6 +29,7 @@ pub use stored_ring::{
     KeyState, MAX_LIVE_KEYS, MAX_RETIRED_KEPT, RingChangeError, RingDocument, RingError, SealedKey,
 };
 pub use tessera_verify::{
-    Audience, Claims, GroupGeneration, JwksError, KeyAlgorithm, KeySet, MAX_TOKEN_BYTES,
+    Audience, Claims, GroupGeneration, JwksError, KeyAlgorithm, KeySet, MAX_TOKEN_BYTES, SessionId,
     SignedToken, TokenError, VerifyPolicy, VerifyingKey, verify, verify_signature,
+    verify_with_grace,
 };

@@ -12,6 +12,11 @@ pub struct TokenPolicy {
     pub verify: VerifyPolicy,
     /// Lifetime when a request gives none (at most `verify.max_ttl`).
     pub default_ttl: Duration,
+    /// The longest a viewing session can be kept alive by refreshes: no
+    /// token of a session expires after its start plus this.
+    pub max_session: Duration,
+    /// How long after its expiry a token may still be refreshed.
+    pub refresh_grace: Duration,
 }
 
 impl TokenPolicy {

@@ -56,6 +56,8 @@ mod tests {
                 leeway: Duration::from_secs(60),
             },
             default_ttl: Duration::from_secs(3600),
+            max_session: Duration::from_secs(7 * 86_400),
+            refresh_grace: Duration::ZERO,
         }
     }
 

@@ -23,6 +23,7 @@ mod metrics;
 mod middleware;
 mod openapi;
 mod rate_limits;
+mod refresh;
 mod request_id;
 mod revocation_feed;
 mod service;

@@ -44,6 +44,8 @@ pub fn policy() -> TokenPolicy {
     TokenPolicy {
         verify: verify_policy(),
         default_ttl: Duration::from_secs(24 * 3600),
+        max_session: Duration::from_secs(7 * 86_400),
+        refresh_grace: Duration::ZERO,
     }
 }
 

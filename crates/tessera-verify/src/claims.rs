@@ -53,6 +53,39 @@ pub struct Claims {
     pub properties: Option<Properties>,
     /// The group's token generation when the token was issued.
     pub r#gen: u64,
+    /// The viewing session (kept by refreshes); absent in tokens issued
+    /// before sessions existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<SessionId>,
+    /// When the session started (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sst: Option<i64>,
+}
+
+/// A session id: 16 to 64 of `[A-Za-z0-9_-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SessionId(String);
+
+crate::validated_string!(SessionId, crate::ParseError);
+
+impl SessionId {
+    /// Validates a session id.
+    pub fn parse(value: impl Into<String>) -> Result<Self, crate::ParseError> {
+        let value = value.into();
+        let ok = (16..=64).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(value))
+        } else {
+            Err(crate::ParseError::new(
+                "session id",
+                "a sid is 16 to 64 characters of A-Z a-z 0-9 - _",
+            ))
+        }
+    }
 }
 
 impl Claims {

@@ -24,6 +24,10 @@ pub enum TokenError {
     /// The group was deleted or revoked after the token was issued.
     #[error("token has been revoked")]
     Revoked,
+    /// The token's viewing session is older than the longest session: it
+    /// cannot be refreshed any more.
+    #[error("the session has ended; get a new token from the backend")]
+    SessionExpired,
     /// Signing failed (a bug or a broken key, never the client's fault).
     #[error("token signing failed: {0}")]
     Signing(String),
@@ -41,6 +45,7 @@ impl TokenError {
             Self::NotYetValid => "token_not_yet_valid",
             Self::ClaimsInvalid(_) => "token_claims_invalid",
             Self::Revoked => "token_revoked",
+            Self::SessionExpired => "session_expired",
             Self::Signing(_) => "internal",
         }
     }

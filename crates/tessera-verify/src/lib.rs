@@ -44,9 +44,9 @@ pub mod stored;
 mod verifier;
 
 pub use algorithm::KeyAlgorithm;
-pub use claims::{Audience, Claims};
+pub use claims::{Audience, Claims, SessionId};
 pub use error::{JwksError, ParseError, TokenError};
 pub use generation::GroupGeneration;
 pub use keyset::{KeySet, VerifyingKey};
 pub use policy::VerifyPolicy;
-pub use verifier::{MAX_TOKEN_BYTES, SignedToken, verify, verify_signature};
+pub use verifier::{MAX_TOKEN_BYTES, SignedToken, verify, verify_signature, verify_with_grace};

@@ -139,6 +139,18 @@ pub fn verify(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Claims, TokenError> {
+    verify_with_grace(keys, policy, token, now, std::time::Duration::ZERO)
+}
+
+/// [`verify`], but a token expired by at most `grace` (beyond the leeway)
+/// still passes: for refreshing a session whose last token just expired.
+pub fn verify_with_grace(
+    keys: &KeySet,
+    policy: &VerifyPolicy,
+    token: &str,
+    now: DateTime<Utc>,
+    grace: std::time::Duration,
+) -> Result<Claims, TokenError> {
     let signed = verify_signature(keys, token)?;
     let claims = match json_strict::from_slice(&signed.payload) {
         Ok(Value::Object(claims)) => claims,
@@ -148,7 +160,7 @@ pub fn verify(
             ));
         }
     };
-    check_registered_claims(&claims, policy, now)?;
+    check_registered_claims(&claims, policy, now, grace)?;
     serde_json::from_value(Value::Object(claims))
         .map_err(|err| TokenError::ClaimsInvalid(format!("claims do not fit: {err}")))
 }
@@ -157,6 +169,7 @@ fn check_registered_claims(
     claims: &Map<String, Value>,
     policy: &VerifyPolicy,
     now: DateTime<Utc>,
+    grace: std::time::Duration,
 ) -> Result<(), TokenError> {
     let invalid = |why: String| TokenError::ClaimsInvalid(why);
     if let Some(missing) = REQUIRED_CLAIMS
@@ -173,7 +186,8 @@ fn check_registered_claims(
     let (exp, iat, nbf) = (time("exp")?, time("iat")?, time("nbf")?);
     let now = now.timestamp();
     let leeway = i64::try_from(policy.leeway.as_secs()).unwrap_or(i64::MAX);
-    if exp.saturating_add(leeway) <= now {
+    let grace = i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
+    if exp.saturating_add(leeway).saturating_add(grace) <= now {
         return Err(TokenError::Expired);
     }
     if nbf.saturating_sub(leeway) > now || iat.saturating_sub(leeway) > now {

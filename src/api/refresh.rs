@@ -1,0 +1,83 @@
+//! `POST /api/token/refresh`: a new token for the same group and viewing
+//! session, with the group's current name, mapping and properties.
+//!
+//! The presented token must pass the full verification (signature, claims,
+//! and the group still current in the store); it may have expired by at
+//! most `--refresh-grace`. The new token keeps `sid` and `sst`, gets a new
+//! `jti`, and never outlives the session: `exp = min(now + token lifetime,
+//! sst + --max-session)`; past that, `401 session_expired`. No admin key:
+//! whoever holds a valid token of the session may extend it.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use chrono::SecondsFormat;
+use serde_json::Value;
+
+use super::MaybeJsonObject;
+use super::verify::{presented_token, verified_body};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::token::{Session, TokenError, TokenIssuer, verify_with_grace};
+
+/// The handler.
+#[utoipa::path(
+    post,
+    path = "/api/token/refresh",
+    tag = "api",
+    summary = "A new token for the same session, with the group's current fields",
+    request_body(content = Option<crate::api::openapi::TokenBody>, description = "Or send Authorization: Bearer"),
+    security(("user_group_token" = [])),
+    responses(
+        (status = 200, description = "The verify answer plus the new token", body = crate::api::openapi::VerifyAnswer, headers(("x-request-id" = String, description = "The request id"))),
+        crate::api::openapi::BodyErrors,
+        crate::api::openapi::TokenErrors,
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn refresh_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeJsonObject(body): MaybeJsonObject,
+) -> Result<Json<Value>, ApiError> {
+    let token = presented_token(&headers, body.as_ref())?;
+    let now = state.clock.now();
+    let keys = state.keys.loaded()?;
+    let claims = verify_with_grace(
+        keys.keyset(),
+        &state.tokens.verify,
+        &token,
+        now,
+        state.tokens.refresh_grace,
+    )?;
+    let (Some(sid), Some(sst)) = (claims.sid.clone(), claims.sst) else {
+        return Err(TokenError::ClaimsInvalid(
+            "this token was issued before sessions existed; get a new one from get-user".into(),
+        )
+        .into());
+    };
+    let max_session = i64::try_from(state.tokens.max_session.as_secs()).unwrap_or(i64::MAX);
+    if sst.saturating_add(max_session) <= now.timestamp() {
+        return Err(TokenError::SessionExpired.into());
+    }
+    // The group as stored now: still the token's group, not revoked.
+    let record = state
+        .store
+        .get(&claims.sub)
+        .await?
+        .filter(|record| tessera_verify::stored::generation(record).admits(&claims))
+        .ok_or(TokenError::Revoked)?;
+    let issued = TokenIssuer::new(&keys, &state.tokens).issue_in(
+        &record,
+        None,
+        now,
+        &Session { sid, sst },
+    )?;
+    state.metrics.token_issued(keys.active().0.alg.as_str());
+    tracing::info!(team_id = %record.team_id, "token refreshed");
+    let mut answer = verified_body(&issued.claims);
+    answer["token"] = Value::String(issued.token);
+    answer["expires_at"] =
+        Value::String(issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true));
+    Ok(Json(answer))
+}
