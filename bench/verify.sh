@@ -38,6 +38,7 @@ done
 echo "release build, ${BENCH_SECONDS}s per run, $BENCH_CONNECTIONS connections, wrk on core 1, servers on core 0"
 bench_run "GET /healthz" "$BASE/healthz"
 bench_run "POST /api/verify (store check)" -s bench/post.lua -H "Authorization: Bearer $token" "$BASE/api/verify"
+bench_run "POST /api/token/refresh" -s bench/post.lua -H "Authorization: Bearer $token" "$BASE/api/token/refresh"
 bench_run "middleware, repeated token (cached)" -H "Authorization: Bearer $token" "$cached/dashboard"
 bench_run "middleware, fresh verification" -H "Authorization: Bearer $token" "$uncached/dashboard"
 bench_run "GET /healthz (again)" "$BASE/healthz"

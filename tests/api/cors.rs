@@ -54,8 +54,11 @@ fn app(redis: &RedisServer, cors: CorsOrigins) -> axum::Router {
     tessera::router(state)
 }
 
-const BROWSER_ROUTES: [(&str, &str); 2] =
-    [("POST", "/api/verify"), ("GET", "/.well-known/jwks.json")];
+const BROWSER_ROUTES: [(&str, &str); 3] = [
+    ("POST", "/api/verify"),
+    ("POST", "/api/token/refresh"),
+    ("GET", "/.well-known/jwks.json"),
+];
 
 const ADMIN_ROUTES: [(&str, &str); 7] = [
     ("POST", "/api/user"),
