@@ -1,6 +1,6 @@
 //! `GET /metrics` (or the same on `--metrics-listen`): the Prometheus text
-//! exposition, and the layer that counts and times every HTTP answer by
-//! its route template.
+//! exposition; and what every request goes through, in one layer: its id
+//! (see [`super::request_id`]) and its count and time by route template.
 
 use std::time::Instant;
 
@@ -10,22 +10,24 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::metrics::{Route, method_label};
 use crate::state::AppState;
 use crate::token::KeyState;
 
-/// Counts and times one answer under its route template.
-pub async fn record_http(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The one layer of every route: the request id, then the answer counted
+/// and timed under its route template.
+pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
-    let method = request.method().as_str().to_owned();
-    let response = next.run(request).await;
+        .cloned()
+        .map_or(Route::Unmatched, Route::Matched);
+    let method = method_label(request.method());
+    let response = super::request_id::serve_with_id(request, next).await;
     state
         .metrics
-        .http(&route, &method, response.status().as_u16(), start.elapsed());
+        .http(route, method, response.status().as_u16(), start.elapsed());
     response
 }
 

@@ -50,9 +50,8 @@ pub fn router(state: AppState) -> Router {
     router
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            metrics::record_http,
+            metrics::observe,
         ))
-        .layer(axum::middleware::from_fn(request_id::with_request_id))
 }
 
 /// `GET /metrics` alone (for `--metrics-listen`).

@@ -25,14 +25,71 @@ pub use store::MeteredStore;
 /// `route`, `method`, `status` of an HTTP answer.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
-    route: String,
-    method: String,
+    route: Route,
+    method: &'static str,
     status: u16,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: Route,
+}
+
+/// A route template, shared with the router (no copy per request).
+#[derive(Debug, Clone)]
+pub enum Route {
+    /// The template the router matched.
+    Matched(axum::extract::MatchedPath),
+    /// No route matched.
+    Unmatched,
+}
+
+impl Route {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Matched(path) => path.as_str(),
+            Self::Unmatched => "unmatched",
+        }
+    }
+}
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Route {}
+
+impl std::hash::Hash for Route {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl prometheus_client::encoding::EncodeLabelValue for Route {
+    fn encode(
+        &self,
+        encoder: &mut prometheus_client::encoding::LabelValueEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write as _;
+        encoder.write_str(self.as_str())
+    }
+}
+
+/// The method as a label: the standard ones by name, `other` otherwise.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::DELETE => "DELETE",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::HEAD => "HEAD",
+        _ => "other",
+    }
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -183,20 +240,20 @@ impl Metrics {
     }
 
     /// One HTTP answer.
-    pub fn http(&self, route: &str, method: &str, status: u16, took: Duration) {
+    pub fn http(&self, route: Route, method: &'static str, status: u16, took: Duration) {
         if cfg!(feature = "metrics") {
+            self.http_duration
+                .get_or_create(&RouteLabels {
+                    route: route.clone(),
+                })
+                .observe(took.as_secs_f64());
             self.http_requests
                 .get_or_create(&HttpLabels {
-                    route: route.to_owned(),
-                    method: method.to_owned(),
+                    route,
+                    method,
                     status,
                 })
                 .inc();
-            self.http_duration
-                .get_or_create(&RouteLabels {
-                    route: route.to_owned(),
-                })
-                .observe(took.as_secs_f64());
         }
     }
 
