@@ -47,11 +47,10 @@ pub fn router(state: AppState) -> Router {
     } else {
         router
     };
-    router
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::observe,
-        ))
+    router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        metrics::observe,
+    ))
 }
 
 /// `GET /metrics` alone (for `--metrics-listen`).
