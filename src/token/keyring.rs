@@ -40,11 +40,7 @@ impl Kid {
     /// Validates a key id.
     pub fn parse(value: impl Into<String>) -> Result<Self, ParseError> {
         let value = value.into();
-        let ok = (1..=64).contains(&value.len())
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
+        if tessera_verify::is_id_text(&value, 1..=64) {
             Ok(Self(value))
         } else {
             Err(ParseError::new(

@@ -62,6 +62,15 @@ pub struct Claims {
     pub sst: Option<i64>,
 }
 
+/// Whether `value` is an identifier of `[A-Za-z0-9_-]` with a length in
+/// `lengths` (key ids, session ids): safe in file names, keys and logs.
+pub fn is_id_text(value: &str, lengths: std::ops::RangeInclusive<usize>) -> bool {
+    lengths.contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// A session id: 16 to 64 of `[A-Za-z0-9_-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -73,11 +82,7 @@ impl SessionId {
     /// Validates a session id.
     pub fn parse(value: impl Into<String>) -> Result<Self, crate::ParseError> {
         let value = value.into();
-        let ok = (16..=64).contains(&value.len())
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
+        if is_id_text(&value, 16..=64) {
             Ok(Self(value))
         } else {
             Err(crate::ParseError::new(

@@ -44,7 +44,7 @@ pub mod stored;
 mod verifier;
 
 pub use algorithm::KeyAlgorithm;
-pub use claims::{Audience, Claims, SessionId};
+pub use claims::{Audience, Claims, SessionId, is_id_text};
 pub use error::{JwksError, ParseError, TokenError};
 pub use generation::GroupGeneration;
 pub use keyset::{KeySet, VerifyingKey};
