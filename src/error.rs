@@ -51,11 +51,12 @@ pub enum ErrorCode {
     CursorExpired,
     Draining,
     SessionExpired,
+    TokenOriginMismatch,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 27] = [
         Self::InvalidRequest,
         Self::Unauthorized,
         Self::Forbidden,
@@ -82,6 +83,7 @@ impl ErrorCode {
         Self::CursorExpired,
         Self::Draining,
         Self::SessionExpired,
+        Self::TokenOriginMismatch,
     ];
 
     /// The code as sent in `error.code`.
@@ -113,6 +115,7 @@ impl ErrorCode {
             Self::CursorExpired => "cursor_expired",
             Self::Draining => "draining",
             Self::SessionExpired => "session_expired",
+            Self::TokenOriginMismatch => "token_origin_mismatch",
         }
     }
 
@@ -132,7 +135,7 @@ impl ErrorCode {
             | Self::TokenRevoked
             | Self::TokenClaimsInvalid
             | Self::SessionExpired => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::TokenOriginMismatch => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict => StatusCode::CONFLICT,
             Self::CursorExpired => StatusCode::GONE,
@@ -279,6 +282,7 @@ impl From<TokenError> for ApiError {
             TokenError::ClaimsInvalid(_) => ErrorCode::TokenClaimsInvalid,
             TokenError::Revoked => ErrorCode::TokenRevoked,
             TokenError::SessionExpired => ErrorCode::SessionExpired,
+            TokenError::OriginMismatch => ErrorCode::TokenOriginMismatch,
             TokenError::Signing(_) => return Self::internal(&err),
         };
         Self::new(code, err.to_string())

@@ -9,10 +9,11 @@ use std::time::Duration;
 use chrono::{TimeZone as _, Utc};
 use serde_json::{Map, Value, json};
 use tessera::domain::{
-    GroupId, GroupRecord, GroupUpsert, MAX_GROUP_CLAIMS_BYTES, Mapping, Properties, TeamId,
+    GroupId, GroupRecord, GroupUpsert, MAX_ALLOWED_ORIGINS, MAX_GROUP_CLAIMS_BYTES,
+    MAX_ORIGIN_BYTES, Mapping, Properties, TeamId,
 };
 use tessera::token::{
-    KeyAlgorithm, KeyRing, MAX_TOKEN_BYTES, TokenIssuer, TokenPolicy, VerifyPolicy, verify,
+    KeyAlgorithm, KeyRing, MAX_TOKEN_BYTES, Session, TokenIssuer, TokenPolicy, VerifyPolicy, verify,
 };
 
 /// A group whose claims take exactly `bytes`.
@@ -84,8 +85,25 @@ fn the_largest_group_gets_a_token_that_verifies_with_every_algorithm() {
         let dir = tempfile::tempdir().unwrap();
         KeyRing::generate(dir.path(), algorithm, now).unwrap();
         let ring = KeyRing::load(dir.path()).unwrap();
+        // Bound to the most origins, each of the longest length accepted.
+        let mut session = Session::start(now).unwrap();
+        session.origins = Some(
+            (0..MAX_ALLOWED_ORIGINS)
+                .map(|n| {
+                    let host = format!("{n:02}{}", "o".repeat(MAX_ORIGIN_BYTES - 8 - 2 - 4));
+                    format!("https://{host}.com")
+                })
+                .collect(),
+        );
+        assert!(
+            session
+                .origins
+                .iter()
+                .flatten()
+                .all(|o| o.len() == MAX_ORIGIN_BYTES)
+        );
         let issued = TokenIssuer::new(&ring, &policy)
-            .issue(&largest, None, now)
+            .issue_in(&largest, None, now, &session)
             .unwrap();
         assert!(
             issued.token.len() <= MAX_TOKEN_BYTES,

@@ -64,26 +64,10 @@ impl CorsOrigins {
     }
 }
 
-/// One origin: `http` or `https`, a host, an optional port, nothing else.
+/// One origin, as a header value.
 fn parse_origin(origin: &str) -> Result<HeaderValue, CorsOriginsError> {
-    let refuse = |why: &str| CorsOriginsError(format!("{origin:?} {why}"));
-    let rest = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .ok_or_else(|| refuse("is not http:// or https:// (use exact origins, or *)"))?;
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => (host, Some(port)),
-        _ => (rest, None),
-    };
-    let host_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
-    let port_ok = port.is_none_or(|port| port.parse::<u16>().is_ok_and(|port| port > 0));
-    if !host_ok || !port_ok {
-        return Err(refuse("is not an origin (scheme://host[:port], no path)"));
-    }
-    HeaderValue::from_str(&origin.to_ascii_lowercase()).map_err(|_| refuse("is not valid"))
+    let exact = crate::domain::parse_origin(origin).map_err(CorsOriginsError)?;
+    HeaderValue::from_str(&exact).map_err(|_| CorsOriginsError(format!("{origin:?} is not valid")))
 }
 
 #[cfg(test)]

@@ -58,6 +58,9 @@ pub struct GetUserBody {
     properties: Option<Value>,
     #[schema(nullable = false, minimum = 1)]
     expires_in: Option<u64>,
+    /// Exact browser origins (at most 16) the token is bound to.
+    #[schema(nullable = false)]
+    allowed_origins: Option<Vec<String>>,
 }
 
 /// The get-user answer.
@@ -197,6 +200,9 @@ pub enum TokenErrors {
     /// The token is refused (a `token_*` code).
     #[response(status = 401, headers(("WWW-Authenticate" = String, description = "Bearer error=\"invalid_token\"")))]
     Refused(ErrorEnvelope),
+    /// The token is bound to other origins than the request's `Origin`.
+    #[response(status = 403)]
+    OriginMismatch(ErrorEnvelope),
     /// Rate limited (per client address).
     #[response(status = 429, headers(
         ("Retry-After" = String, description = "Seconds to wait"),

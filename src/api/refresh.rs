@@ -50,6 +50,7 @@ pub async fn refresh_token(
         now,
         state.tokens.refresh_grace,
     )?;
+    super::verify::check_origin(&claims, &headers)?;
     let (Some(sid), Some(sst)) = (claims.sid.clone(), claims.sst) else {
         return Err(TokenError::ClaimsInvalid(
             "this token was issued before sessions existed; get a new one from get-user".into(),
@@ -71,7 +72,11 @@ pub async fn refresh_token(
         &record,
         None,
         now,
-        &Session { sid, sst },
+        &Session {
+            sid,
+            sst,
+            origins: claims.origins.clone(),
+        },
     )?;
     state.metrics.token_issued(keys.active().0.alg.as_str());
     tracing::info!(team_id = %record.team_id, "token refreshed");

@@ -41,6 +41,7 @@ pub async fn resolve_sql(
         )
     })?;
     let claims = super::verify::verified_claims(&state, &token).await?;
+    super::verify::check_origin(&claims, &headers)?;
     let (sql, dialect, require) = parse(&body)?;
     let resolved = resolve_requiring(sql, &claims.variables(), dialect, &require)?;
     Ok(Json(json!({

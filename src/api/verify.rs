@@ -41,7 +41,10 @@ pub async fn verify_token(
     MaybeJsonObject(body): MaybeJsonObject,
 ) -> Result<Json<Value>, ApiError> {
     let token = presented_token(&headers, body.as_ref())?;
-    let verified = verified_claims(&state, &token).await;
+    let verified = match verified_claims(&state, &token).await {
+        Ok(claims) => check_origin(&claims, &headers).map(|()| claims),
+        Err(err) => Err(err),
+    };
     let outcome = verified
         .as_ref()
         .map_or_else(|err| err.code.as_str(), |_| "valid");
@@ -63,6 +66,20 @@ pub async fn verified_claims(state: &AppState, token: &str) -> Result<Claims, Ap
         check_not_revoked(state.store.as_ref(), &claims).await?;
     }
     Ok(claims)
+}
+
+/// Refuses a token bound to origins when the request's `Origin` is not
+/// one of them (`403 token_origin_mismatch`); a request without `Origin`
+/// (a server) passes.
+pub(crate) fn check_origin(claims: &Claims, headers: &HeaderMap) -> Result<(), ApiError> {
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|value| value.to_str().unwrap_or("\u{fffd}"));
+    if claims.admits_origin(origin) {
+        Ok(())
+    } else {
+        Err(crate::token::TokenError::OriginMismatch.into())
+    }
 }
 
 /// The `200` answer for verified claims.

@@ -28,6 +28,8 @@ pub struct Session {
     pub sid: SessionId,
     /// Its start (seconds since the epoch).
     pub sst: i64,
+    /// The browser origins its tokens are bound to, if any.
+    pub origins: Option<Vec<String>>,
 }
 
 impl Session {
@@ -38,6 +40,7 @@ impl Session {
         Ok(Self {
             sid,
             sst: now.timestamp(),
+            origins: None,
         })
     }
 }
@@ -119,6 +122,7 @@ impl<'a> TokenIssuer<'a> {
             r#gen: group.r#gen,
             sid: Some(session.sid.clone()),
             sst: Some(session.sst),
+            origins: session.origins.clone(),
         };
         let payload =
             serde_json::to_vec(&claims).map_err(|err| TokenError::Signing(err.to_string()))?;

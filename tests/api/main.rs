@@ -22,6 +22,7 @@ mod key_migration;
 mod metrics;
 mod middleware;
 mod openapi;
+mod origins;
 mod rate_limits;
 mod refresh;
 mod request_id;

@@ -37,6 +37,7 @@ impl Rejection {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Token(TokenError::Signing(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Token(TokenError::OriginMismatch) => StatusCode::FORBIDDEN,
             Self::Token(_) => StatusCode::UNAUTHORIZED,
             Self::KeysUnavailable(_) | Self::RevocationUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE

@@ -60,6 +60,25 @@ pub struct Claims {
     /// When the session started (seconds since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sst: Option<i64>,
+    /// The browser origins the token is bound to, when get-user named
+    /// them: an `Origin` header outside the list is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origins: Option<Vec<String>>,
+}
+
+impl Claims {
+    /// Whether a request from `origin` (its `Origin` header, if any) may
+    /// use this token: always without a header (server-to-server calls
+    /// send none), otherwise only from a listed origin.
+    pub fn admits_origin(&self, origin: Option<&str>) -> bool {
+        match (&self.origins, origin) {
+            (Some(allowed), Some(origin)) => {
+                let origin = origin.to_ascii_lowercase();
+                allowed.contains(&origin)
+            }
+            _ => true,
+        }
+    }
 }
 
 /// Whether `value` is an identifier of `[A-Za-z0-9_-]` with a length in

@@ -24,6 +24,10 @@ pub enum TokenError {
     /// The group was deleted or revoked after the token was issued.
     #[error("token has been revoked")]
     Revoked,
+    /// The token is bound to browser origins and the request's `Origin`
+    /// is not one of them.
+    #[error("this token may not be used from this origin")]
+    OriginMismatch,
     /// The token's viewing session is older than the longest session: it
     /// cannot be refreshed any more.
     #[error("the session has ended; get a new token from the backend")]
@@ -46,6 +50,7 @@ impl TokenError {
             Self::ClaimsInvalid(_) => "token_claims_invalid",
             Self::Revoked => "token_revoked",
             Self::SessionExpired => "session_expired",
+            Self::OriginMismatch => "token_origin_mismatch",
             Self::Signing(_) => "internal",
         }
     }

@@ -11,7 +11,7 @@ use axum::extract::State;
 use super::{Admin, JsonObject};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::token::TokenIssuer;
+use crate::token::{Session, TokenIssuer};
 
 pub use admin::{delete_user, revoke_user};
 pub use request::GetUserRequest;
@@ -41,8 +41,14 @@ pub async fn get_user(
     let now = state.clock.now();
     let outcome = state.store.upsert(&request.group, now).await?;
     let keys = state.keys.loaded()?;
-    let issued =
-        TokenIssuer::new(&keys, &state.tokens).issue(&outcome.record, request.expires_in, now)?;
+    let mut session = Session::start(now)?;
+    session.origins = request.allowed_origins;
+    let issued = TokenIssuer::new(&keys, &state.tokens).issue_in(
+        &outcome.record,
+        request.expires_in,
+        now,
+        &session,
+    )?;
     state.metrics.token_issued(keys.active().0.alg.as_str());
     if outcome.created {
         state.metrics.group_created();

@@ -4,14 +4,18 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::domain::{FieldError, GroupId, GroupName, GroupUpsert, Mapping, Properties};
+use crate::domain::{
+    FieldError, GroupId, GroupName, GroupUpsert, MAX_ALLOWED_ORIGINS, Mapping, Properties,
+    parse_origin,
+};
 
-const FIELDS: [&str; 5] = [
+const FIELDS: [&str; 6] = [
     "user_group_id",
     "name",
     "mapping",
     "properties",
     "expires_in",
+    "allowed_origins",
 ];
 
 /// A valid get-user request.
@@ -21,6 +25,8 @@ pub struct GetUserRequest {
     pub group: GroupUpsert,
     /// The token lifetime asked for, if any.
     pub expires_in: Option<Duration>,
+    /// The browser origins the token (and its session) is bound to.
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 impl GetUserRequest {
@@ -51,6 +57,10 @@ impl GetUserRequest {
             .get("expires_in")
             .map(|value| parse_expires_in(value, max_ttl))
             .transpose()?;
+        let allowed_origins = body
+            .get("allowed_origins")
+            .map(parse_allowed_origins)
+            .transpose()?;
         Ok(Self {
             group: GroupUpsert {
                 id,
@@ -59,8 +69,34 @@ impl GetUserRequest {
                 properties,
             },
             expires_in,
+            allowed_origins,
         })
     }
+}
+
+/// 1 to 16 exact origins (`https://app.customer.com`), no duplicates.
+fn parse_allowed_origins(value: &Value) -> Result<Vec<String>, FieldError> {
+    let field = "allowed_origins";
+    let list = value
+        .as_array()
+        .filter(|list| (1..=MAX_ALLOWED_ORIGINS).contains(&list.len()))
+        .ok_or_else(|| {
+            FieldError::new(
+                field,
+                format!("must be a list of 1 to {MAX_ALLOWED_ORIGINS} origins"),
+            )
+        })?;
+    let mut origins: Vec<String> = Vec::with_capacity(list.len());
+    for item in list {
+        let text = item
+            .as_str()
+            .ok_or_else(|| FieldError::new(field, "origins are strings"))?;
+        let origin = parse_origin(text).map_err(|why| FieldError::new(field, why))?;
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
 }
 
 fn parse_expires_in(value: &Value, max_ttl: Duration) -> Result<Duration, FieldError> {

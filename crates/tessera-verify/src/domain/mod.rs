@@ -11,6 +11,7 @@ mod group;
 mod group_id;
 mod group_name;
 mod mapping;
+mod origin;
 mod properties;
 mod text;
 
@@ -19,4 +20,5 @@ pub use group::{GroupRecord, GroupUpsert, MAX_GROUP_CLAIMS_BYTES, MAX_SAFE_INTEG
 pub use group_id::GroupId;
 pub use group_name::GroupName;
 pub use mapping::Mapping;
+pub use origin::{MAX_ALLOWED_ORIGINS, MAX_ORIGIN_BYTES, parse_origin};
 pub use properties::{Properties, PropertyName, RESERVED_PROPERTY_NAMES};
