@@ -41,6 +41,16 @@ impl Running {
     }
 }
 
+/// What a command that must succeed printed on stdout, trimmed.
+fn printed(output: std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
 fn banner_key(stdout: &str) -> Option<String> {
     stdout
         .split_whitespace()
@@ -379,16 +389,7 @@ async fn keys_generate_before_the_first_start_chooses_the_signing_algorithm() {
             command
         })
     };
-    let generated = keys_cli(&["keys", "generate", "--alg", "ES256"]);
-    assert!(
-        generated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&generated.stderr)
-    );
-    let kid = String::from_utf8(generated.stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let kid = printed(keys_cli(&["keys", "generate", "--alg", "ES256"]));
     assert!(kid.starts_with("es256-"), "{kid}");
     // The KEK was created for it, private to its owner.
     let mode = std::os::unix::fs::PermissionsExt::mode(
@@ -510,16 +511,7 @@ async fn staged_rotation_with_the_cli_and_offline_verification() {
     let old = body["user_group"]["token"].as_str().unwrap().to_owned();
     let old_kid = jwt_part(&old, 0)["kid"].as_str().unwrap().to_owned();
 
-    let generated = keys_cli(&["keys", "generate"]);
-    assert!(
-        generated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&generated.stderr)
-    );
-    let new_kid = String::from_utf8(generated.stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let new_kid = printed(keys_cli(&["keys", "generate"]));
     let kids = wait_for_kids(&app.base, 2).await;
     assert!(
         kids.contains(&old_kid) && kids.contains(&new_kid),
@@ -791,21 +783,8 @@ async fn keys_commands_work_on_the_embedded_store_while_the_service_is_stopped()
             command
         })
     };
-    let generated = keys_cli(&["keys", "generate", "--alg", "RS256"]);
-    assert!(
-        generated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&generated.stderr)
-    );
-    let kid = String::from_utf8(generated.stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
-    let published = keys_cli(&["keys", "generate"]);
-    let second = String::from_utf8(published.stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let kid = printed(keys_cli(&["keys", "generate", "--alg", "RS256"]));
+    let second = printed(keys_cli(&["keys", "generate"]));
     let listed = String::from_utf8(keys_cli(&["keys", "list"]).stdout).unwrap();
     let state = |kid: &str| {
         listed
