@@ -37,6 +37,25 @@ pub fn show_duration(duration: Duration) -> String {
     }
 }
 
+/// `--audit-retention`: 0 (off) to 1 000 000 events per group.
+fn parse_audit_retention(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n <= 1_000_000 => Ok(n),
+        _ => Err("an audit retention is a number of events from 0 (off) to 1000000".into()),
+    }
+}
+
+/// A key prefix without braces: Tessera wraps a group's record key in a
+/// hash tag to keep the group's other keys in its Cluster slot, which a
+/// brace in the prefix would break.
+fn parse_redis_prefix(text: &str) -> Result<String, String> {
+    if text.contains(['{', '}']) {
+        Err("a Redis key prefix may not contain { or }".into())
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
 /// Parses a human duration (`90s`, `15m`, `24h`, `7d`); zero is refused.
 pub fn parse_duration(text: &str) -> Result<Duration, ParseError> {
     let duration = humantime::parse_duration(text.trim()).map_err(|err| {
@@ -65,8 +84,9 @@ pub struct StoreArgs {
     #[arg(long, env = "TESSERA_REDIS_CLUSTER")]
     pub redis_cluster: Option<String>,
 
-    /// Prefix of every Redis key Tessera writes.
-    #[arg(long, env = "TESSERA_REDIS_PREFIX", default_value = "tessera:")]
+    /// Prefix of every Redis key Tessera writes (no `{` or `}`: Tessera
+    /// places its own Cluster hash tags).
+    #[arg(long, env = "TESSERA_REDIS_PREFIX", default_value = "tessera:", value_parser = parse_redis_prefix)]
     pub redis_prefix: String,
 
     /// Deadline of every Redis call, connecting included.
@@ -261,6 +281,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_REFRESH_GRACE", default_value = "0s", value_parser = humantime::parse_duration)]
     pub refresh_grace: Duration,
 
+    /// Audit events kept per group (newest first; 0 turns the audit trail
+    /// off). At most 1000000.
+    #[arg(long, env = "TESSERA_AUDIT_RETENTION", default_value_t = crate::audit::DEFAULT_RETENTION, value_parser = parse_audit_retention)]
+    pub audit_retention: usize,
+
     /// Clock skew tolerated when checking token times.
     #[arg(long, env = "TESSERA_LEEWAY", default_value = "60s", value_parser = humantime::parse_duration)]
     pub leeway: Duration,
@@ -341,8 +366,21 @@ impl ServeArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::{parse_audit_retention, parse_duration, parse_redis_prefix};
     use std::time::Duration;
+
+    #[test]
+    fn redis_prefixes_cannot_hold_hash_tags_and_retention_is_bounded() {
+        assert_eq!(parse_redis_prefix("tenant-a:").as_deref(), Ok("tenant-a:"));
+        for bad in ["{a}:", "a{", "}"] {
+            assert!(parse_redis_prefix(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_audit_retention("0"), Ok(0));
+        assert_eq!(parse_audit_retention("1000000"), Ok(1_000_000));
+        for bad in ["1000001", "-1", "x", ""] {
+            assert!(parse_audit_retention(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn cluster_node_lists() {

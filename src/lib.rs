@@ -10,6 +10,7 @@
 //! into [`cli`].
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub metrics_route: bool,
     /// Rate limits per admin key and per client address.
     pub limits: Arc<crate::api::RateLimits>,
+    /// The audit trail's settings and pending verification counts.
+    pub audit: Arc<crate::audit::Audit>,
     /// Set when shutdown begins: `/readyz` answers `503` from then on.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -2,7 +2,9 @@
 //! into domain types and call the store and the token issuer; every error
 //! leaves as [`crate::error::ApiError`].
 
+mod audit;
 mod auth;
+mod caller;
 mod cors;
 mod extract;
 mod health;
@@ -14,6 +16,7 @@ mod rate_limit;
 mod refresh;
 pub mod request_id;
 mod revocations;
+mod revoke;
 mod sql;
 mod user;
 mod users;
@@ -29,6 +32,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 pub use auth::{Admin, FeedReader};
+pub use caller::CallerOf;
 pub use cors::{CorsOrigins, CorsOriginsError};
 pub use extract::{JsonObject, MaybeJsonObject};
 pub use jwks::JWKS_MAX_AGE_SECS;
@@ -96,6 +100,8 @@ fn routes(state: AppState) -> Router {
         .route("/api/user", get(user::get_user).post(user::get_user))
         .route("/api/user/{user_group_id}", delete(user::delete_user))
         .route("/api/user/{user_group_id}/revoke", post(user::revoke_user))
+        .route("/api/token/revoke", post(revoke::revoke_token))
+        .route("/api/user/{user_group_id}/audit", get(audit::audit_trail))
         .route("/api/users", get(users::list_users))
         .route("/api/users/export", get(users::export_users))
         .route("/api/revocations", get(revocations::revocations))

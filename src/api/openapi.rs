@@ -93,6 +93,106 @@ pub struct TokenBody {
     token: Option<String>,
 }
 
+/// What to revoke: `token` (with `scope` `token` or `session`), or
+/// `user_group_id` with `jti` or `sid`.
+#[derive(ToSchema)]
+pub struct RevokeBody {
+    /// A token signed by this service (it may have expired).
+    #[schema(nullable = false)]
+    token: Option<String>,
+    /// With `token`: `token` (default) revokes its `jti`, `session` its
+    /// whole viewing session.
+    #[schema(nullable = false)]
+    scope: Option<String>,
+    /// With `jti` or `sid`: the group.
+    #[schema(nullable = false)]
+    user_group_id: Option<String>,
+    /// One token's id.
+    #[schema(nullable = false)]
+    jti: Option<String>,
+    /// One session's id.
+    #[schema(nullable = false)]
+    sid: Option<String>,
+}
+
+/// A revocation made.
+#[derive(ToSchema)]
+pub struct RevokeAnswer {
+    #[schema(value_type = i32)]
+    success: u8,
+    revoked: RevokedEntry,
+}
+
+/// The deny-list entry: the group, the `jti` or `sid`, and when the entry
+/// goes (nothing it covers can be valid by then).
+#[derive(ToSchema)]
+pub struct RevokedEntry {
+    user_group_id: String,
+    #[schema(value_type = i64)]
+    team_id: u64,
+    #[schema(nullable = false)]
+    jti: Option<String>,
+    #[schema(nullable = false)]
+    sid: Option<String>,
+    until: String,
+}
+
+/// One page of a group's audit trail.
+#[derive(ToSchema)]
+pub struct AuditAnswer {
+    #[schema(value_type = i32)]
+    success: u8,
+    user_group_id: String,
+    /// Newest first.
+    events: Vec<AuditEventBody>,
+    /// Pass as `cursor` for older events; null on the last page.
+    next_cursor: Option<String>,
+    /// Successful verifications per hour, newest first (a week at most).
+    verifications: Vec<HourCountBody>,
+}
+
+/// One event of a group's audit trail. `event` is `created`, `issued`,
+/// `refreshed`, `verify_failed`, `refresh_failed`, `group_revoked`,
+/// `session_revoked`, `token_revoked` or `deleted`; the optional fields
+/// appear when they apply.
+#[derive(ToSchema)]
+pub struct AuditEventBody {
+    /// Its position (a cursor).
+    id: String,
+    user_group_id: String,
+    /// When (RFC 3339, milliseconds).
+    at: String,
+    event: String,
+    #[schema(value_type = i64)]
+    team_id: u64,
+    #[schema(nullable = false)]
+    request_id: Option<String>,
+    /// The admin key's name (`(operator)` for `TESSERA_API_KEY`).
+    #[schema(nullable = false)]
+    api_key: Option<String>,
+    /// The client's address.
+    #[schema(nullable = false)]
+    client: Option<String>,
+    #[schema(nullable = false)]
+    origin: Option<String>,
+    #[schema(nullable = false)]
+    sid: Option<String>,
+    #[schema(nullable = false)]
+    jti: Option<String>,
+    /// The error code of a refusal.
+    #[schema(nullable = false)]
+    code: Option<String>,
+}
+
+/// Successful verifications of one hour.
+#[derive(ToSchema)]
+pub struct HourCountBody {
+    /// The hour's start (RFC 3339).
+    hour: String,
+    #[schema(value_type = i64)]
+    count: u64,
+}
+
 /// A verified token.
 #[derive(ToSchema)]
 pub struct VerifyAnswer {
@@ -269,6 +369,8 @@ impl Modify for Extras {
         super::users::export_users,
         super::verify::verify_token,
         super::refresh::refresh_token,
+        super::revoke::revoke_token,
+        super::audit::audit_trail,
         super::sql::resolve_sql,
         super::jwks::jwks,
         super::keys::list_keys,

@@ -14,11 +14,14 @@ use axum::http::HeaderMap;
 use chrono::SecondsFormat;
 use serde_json::Value;
 
-use super::MaybeJsonObject;
+use super::audit::record_refusal;
 use super::verify::{presented_token, verified_body};
+use super::{CallerOf, MaybeJsonObject};
+use crate::audit::{AuditEvent, AuditKind};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::token::{Session, TokenError, TokenIssuer, verify_with_grace};
+use crate::token::revocation::current_group;
+use crate::token::{Claims, Session, TokenError, TokenIssuer, verify_with_grace};
 
 /// The handler.
 #[utoipa::path(
@@ -37,20 +40,49 @@ use crate::token::{Session, TokenError, TokenIssuer, verify_with_grace};
 #[tracing::instrument(skip_all)]
 pub async fn refresh_token(
     State(state): State<AppState>,
+    caller: CallerOf,
     headers: HeaderMap,
     MaybeJsonObject(body): MaybeJsonObject,
 ) -> Result<Json<Value>, ApiError> {
     let token = presented_token(&headers, body.as_ref())?;
+    match refreshed(&state, &headers, &token).await {
+        Ok((answer, claims)) => {
+            let event = AuditEvent::new(
+                AuditKind::Refreshed,
+                state.clock.now(),
+                claims.team_id.get(),
+                &caller.0,
+            )
+            .of_token(&claims);
+            state
+                .audit
+                .record(state.store.as_ref(), &claims.sub, event)
+                .await;
+            Ok(Json(answer))
+        }
+        Err(err) => {
+            record_refusal(&state, &caller.0, &token, &err, AuditKind::RefreshFailed).await;
+            Err(err)
+        }
+    }
+}
+
+/// The refresh itself: the answer and the new token's claims.
+async fn refreshed(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<(Value, Claims), ApiError> {
     let now = state.clock.now();
     let keys = state.keys.loaded()?;
     let claims = verify_with_grace(
         keys.keyset(),
         &state.tokens.verify,
-        &token,
+        token,
         now,
         state.tokens.refresh_grace,
     )?;
-    super::verify::check_origin(&claims, &headers)?;
+    super::verify::check_origin(&claims, headers)?;
     let (Some(sid), Some(sst)) = (claims.sid.clone(), claims.sst) else {
         return Err(TokenError::ClaimsInvalid(
             "this token was issued before sessions existed; get a new one from get-user".into(),
@@ -61,13 +93,9 @@ pub async fn refresh_token(
     if sst.saturating_add(max_session) <= now.timestamp() {
         return Err(TokenError::SessionExpired.into());
     }
-    // The group as stored now: still the token's group, not revoked.
-    let record = state
-        .store
-        .get(&claims.sub)
-        .await?
-        .filter(|record| tessera_verify::stored::generation(record).admits(&claims))
-        .ok_or(TokenError::Revoked)?;
+    // The group as stored now: still the token's group, not revoked, the
+    // token and its session not denied.
+    let record = current_group(state.store.as_ref(), &claims, now).await?;
     let issued = TokenIssuer::new(&keys, &state.tokens).issue_in(
         &record,
         None,
@@ -84,5 +112,5 @@ pub async fn refresh_token(
     answer["token"] = Value::String(issued.token);
     answer["expires_at"] =
         Value::String(issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true));
-    Ok(Json(answer))
+    Ok((answer, issued.claims))
 }

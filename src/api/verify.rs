@@ -12,12 +12,14 @@ use axum::http::{HeaderMap, header};
 use chrono::SecondsFormat;
 use serde_json::{Map, Value, json};
 
-use super::MaybeJsonObject;
+use super::audit::record_refusal;
+use super::{CallerOf, MaybeJsonObject};
+use crate::audit::AuditKind;
 use tessera_verify::authorization::{self, Scheme};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
-use crate::token::revocation::check_not_revoked;
+use crate::token::revocation::current_group;
 use crate::token::{Claims, verify};
 
 /// The handler.
@@ -37,6 +39,7 @@ use crate::token::{Claims, verify};
 #[tracing::instrument(skip_all)]
 pub async fn verify_token(
     State(state): State<AppState>,
+    caller: CallerOf,
     headers: HeaderMap,
     MaybeJsonObject(body): MaybeJsonObject,
 ) -> Result<Json<Value>, ApiError> {
@@ -49,7 +52,18 @@ pub async fn verify_token(
         .as_ref()
         .map_or_else(|err| err.code.as_str(), |_| "valid");
     state.metrics.verification("api", outcome);
-    Ok(Json(verified_body(&verified?)))
+    match verified {
+        Ok(claims) => {
+            state
+                .audit
+                .count_verification(&claims.sub, state.clock.now());
+            Ok(Json(verified_body(&claims)))
+        }
+        Err(err) => {
+            record_refusal(&state, &caller.0, &token, &err, AuditKind::VerifyFailed).await;
+            Err(err)
+        }
+    }
 }
 
 /// Verifies `token` with the service's keys and policy, then, when the
@@ -63,7 +77,7 @@ pub async fn verified_claims(state: &AppState, token: &str) -> Result<Claims, Ap
         state.clock.now(),
     )?;
     if state.verify_check_store {
-        check_not_revoked(state.store.as_ref(), &claims).await?;
+        current_group(state.store.as_ref(), &claims, state.clock.now()).await?;
     }
     Ok(claims)
 }

@@ -1,8 +1,9 @@
 //! The `tessera` command line: `serve` (the default), `api-keys`, `keys`,
-//! `token`, `sql`, `export` and `import`. Each subcommand lives in its own
+//! `token`, `sql`, `audit`, `export` and `import`. Each subcommand lives in its own
 //! file; this one only defines the grammar and dispatches.
 
 mod api_keys;
+mod audit;
 mod kek;
 mod keys;
 mod serve;
@@ -17,6 +18,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{ServeArgs, StoreArgs};
 
 pub use api_keys::ApiKeysCommand;
+pub use audit::AuditCommand;
 pub use keys::KeysCommand;
 pub use sql::SqlCommand;
 pub use token::TokenCommand;
@@ -64,6 +66,9 @@ pub enum Command {
     /// Resolve a query's {{variables}} with a verified token's values.
     #[command(subcommand)]
     Sql(SqlCommand),
+    /// Read the per-group audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Write every group to stdout as JSON Lines.
     Export {
         /// The store to read.
@@ -91,6 +96,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Keys(command)) => keys::run(command).await,
         Some(Command::Token(command)) => token::run(command).await.map_err(Failure::from),
         Some(Command::Sql(command)) => sql::run(command).await.map_err(Failure::from),
+        Some(Command::Audit(command)) => audit::run(command).await,
         Some(Command::Export { store }) => transfer::run_export(&store).await,
         Some(Command::Import { overwrite, store }) => transfer::run_import(&store, overwrite).await,
     };

@@ -126,6 +126,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         verify_check_store: args.verify_check_store,
         cors: args.cors_origins.clone(),
         draining: Arc::new(AtomicBool::new(false)),
+        audit: Arc::new(crate::audit::Audit::new(args.audit_retention)),
         metrics,
         metrics_route: args.metrics_listen.is_none(),
         limits: Arc::new(RateLimits::new(
@@ -138,6 +139,12 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         let metrics_app = crate::api::metrics_router(state.clone());
         tokio::spawn(async move { axum::serve(metrics_listener, metrics_app).await });
     }
+    tokio::spawn(crate::audit::flush_every(
+        Arc::downgrade(&state.audit),
+        state.store.clone(),
+        crate::audit::FLUSH_EVERY,
+    ));
+    let (audit, store) = (state.audit.clone(), state.store.clone());
     let draining = state.draining.clone();
     let shutdown = async move {
         shutdown_signal().await;
@@ -147,6 +154,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     crate::serve_with(listener, state, args.serve_options(), shutdown)
         .await
         .map_err(|err| format!("server error: {err}"))?;
+    audit.flush(store.as_ref()).await;
     tracing::info!("tessera stopped");
     Ok(())
 }

@@ -8,12 +8,16 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tessera_verify::feed::Revocation;
+use tessera_verify::Claims;
+use tessera_verify::feed::{Denial, Revocation};
 
 use super::Metrics;
+use crate::audit::{AuditEntry, AuditEvent, HourCount};
 use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord};
 use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
-use crate::store::{FeedCursor, FeedEntry, GroupStore, ImportReport, StoreError, Upserted};
+use crate::store::{
+    FeedCursor, FeedEntry, GroupStore, ImportReport, StoreError, TokenState, Upserted,
+};
 
 /// A store whose calls are measured.
 pub struct MeteredStore {
@@ -97,6 +101,83 @@ impl GroupStore for MeteredStore {
         overwrite: bool,
     ) -> Result<ImportReport, StoreError> {
         self.timed("import", self.inner.import(records, overwrite))
+            .await
+    }
+
+    async fn token_state(
+        &self,
+        claims: &Claims,
+        now: DateTime<Utc>,
+    ) -> Result<TokenState, StoreError> {
+        self.timed("token_state", self.inner.token_state(claims, now))
+            .await
+    }
+
+    async fn deny(
+        &self,
+        id: &GroupId,
+        denial: &Denial,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.timed("deny", self.inner.deny(id, denial, until, now))
+            .await
+    }
+
+    async fn append_audit(
+        &self,
+        id: &GroupId,
+        event: &AuditEvent,
+        keep: usize,
+        now: DateTime<Utc>,
+    ) -> Result<FeedCursor, StoreError> {
+        self.timed(
+            "append_audit",
+            self.inner.append_audit(id, event, keep, now),
+        )
+        .await
+    }
+
+    async fn audit_events(
+        &self,
+        id: &GroupId,
+        before: Option<FeedCursor>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.timed("audit_events", self.inner.audit_events(id, before, limit))
+            .await
+    }
+
+    async fn add_verifications(
+        &self,
+        counts: &[HourCount],
+        keep_hours: usize,
+    ) -> Result<(), StoreError> {
+        self.timed(
+            "add_verifications",
+            self.inner.add_verifications(counts, keep_hours),
+        )
+        .await
+    }
+
+    async fn verification_counts(
+        &self,
+        id: &GroupId,
+        limit: usize,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.timed(
+            "verification_counts",
+            self.inner.verification_counts(id, limit),
+        )
+        .await
+    }
+
+    async fn audited_groups(
+        &self,
+        after: Option<&GroupId>,
+        limit: usize,
+    ) -> Result<Vec<GroupId>, StoreError> {
+        self.timed("audited_groups", self.inner.audited_groups(after, limit))
             .await
     }
 

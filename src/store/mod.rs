@@ -5,6 +5,7 @@
 //! [`crate::domain::GroupRecord`], so backends only decide how to make the
 //! read-modify-write atomic. Nothing here knows about HTTP.
 
+mod audit;
 mod codec;
 mod embedded;
 mod export;
@@ -16,9 +17,11 @@ mod redis;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::audit::{AuditEntry, AuditEvent, HourCount};
 use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord};
 use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
-use tessera_verify::feed::Revocation;
+use tessera_verify::Claims;
+use tessera_verify::feed::{Denial, Revocation};
 
 pub use self::embedded::EmbeddedStore;
 pub use self::export::{EXPORT_PAGE, export_page};
@@ -42,6 +45,26 @@ pub struct Upserted {
     pub record: GroupRecord,
     /// Whether this call created it.
     pub created: bool,
+}
+
+/// What the store says of one token: its group as stored now (`None` when
+/// gone) and whether its `jti` or `sid` is on the group's deny-list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenState {
+    /// The group of the token's `sub`.
+    pub record: Option<GroupRecord>,
+    /// Whether the token or its session was revoked.
+    pub denied: bool,
+}
+
+impl TokenState {
+    /// The state as the verifier's rule reads it.
+    pub fn standing(&self) -> tessera_verify::Standing {
+        tessera_verify::Standing {
+            generation: self.record.as_ref().map(tessera_verify::stored::generation),
+            denied: self.denied,
+        }
+    }
 }
 
 /// Why a store call failed.
@@ -122,6 +145,70 @@ pub trait GroupStore: Send + Sync + 'static {
         records: &[GroupRecord],
         overwrite: bool,
     ) -> Result<ImportReport, StoreError>;
+
+    /// The group of `claims.sub` and whether the token's `jti` or `sid` is
+    /// on the group's deny-list at `now`; both read at once.
+    async fn token_state(
+        &self,
+        claims: &Claims,
+        now: DateTime<Utc>,
+    ) -> Result<TokenState, StoreError>;
+
+    /// Puts `denial` on the deny-list of the group `id` until `until` (an
+    /// entry already there is never shortened). The entry disappears by
+    /// itself after `until`, so the list stays bounded.
+    async fn deny(
+        &self,
+        id: &GroupId,
+        denial: &Denial,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Appends `event` to the audit trail of the group `id`, keeping its
+    /// latest `keep` events; the event's position. `now` orders the
+    /// embedded store's trail (Redis uses its own clock).
+    async fn append_audit(
+        &self,
+        id: &GroupId,
+        event: &AuditEvent,
+        keep: usize,
+        now: DateTime<Utc>,
+    ) -> Result<FeedCursor, StoreError>;
+
+    /// Up to `limit` events of the group `id` older than `before` (from the
+    /// newest when `None`), newest first.
+    async fn audit_events(
+        &self,
+        id: &GroupId,
+        before: Option<FeedCursor>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Adds successful verifications per group and hour, keeping the
+    /// latest `keep_hours` hours of each group.
+    async fn add_verifications(
+        &self,
+        counts: &[HourCount],
+        keep_hours: usize,
+    ) -> Result<(), StoreError>;
+
+    /// The latest `limit` hours of the group's verification counts
+    /// (hour start in seconds, count), newest first.
+    async fn verification_counts(
+        &self,
+        id: &GroupId,
+        limit: usize,
+    ) -> Result<Vec<(i64, u64)>, StoreError>;
+
+    /// Up to `limit` groups with an audit trail after `after`, in the
+    /// store's order: with the listed groups, every group whose trail an
+    /// export must cover (deleted groups included).
+    async fn audited_groups(
+        &self,
+        after: Option<&GroupId>,
+        limit: usize,
+    ) -> Result<Vec<GroupId>, StoreError>;
 
     /// Succeeds when the backend answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::Audience;
 use super::{Claims, KeyRing, SessionId, TokenError, TokenPolicy};
 use crate::domain::GroupRecord;
+use tessera_verify::TokenId;
 
 /// A signed token, its claims and when it expires.
 #[derive(Clone)]
@@ -114,7 +115,7 @@ impl<'a> TokenIssuer<'a> {
             iat,
             nbf: iat,
             exp,
-            jti: new_jti()?,
+            jti: TokenId::parse(new_jti()?).map_err(|err| TokenError::Signing(err.to_string()))?,
             team_id: group.team_id,
             name: group.name.clone(),
             mapping: group.mapping.clone(),

@@ -1,16 +1,20 @@
 //! The last verification step: the store still holds the token's group,
 //! with the same `team_id` (a group deleted and created again gets a new
-//! one) and the same `gen` (revoking bumps it). The rule itself is the
-//! verifier crate's [`GroupGeneration`]; this module asks the store, for
-//! the service and (as a [`RevocationSource`]) for the middleware.
+//! one) and the same `gen` (revoking bumps it), and neither the token's
+//! `jti` nor its `sid` is on the group's deny-list. The rule itself is the
+//! verifier crate's [`Standing`]; this module asks the store, for the
+//! service and (as a [`RevocationSource`]) for the middleware.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use tessera_middleware::{RevocationSource, SourceUnavailable};
+use tessera_verify::Standing;
+use tessera_verify::clock::SharedClock;
 
-use super::{Claims, GroupGeneration, TokenError};
-use crate::domain::GroupId;
+use super::{Claims, TokenError};
+use crate::domain::GroupRecord;
 use crate::store::{GroupStore, StoreError};
 
 /// Why a verification with the store check failed.
@@ -24,37 +28,37 @@ pub enum VerifyFailure {
     Store(#[from] StoreError),
 }
 
-/// The current generation of the group `id`, `None` if it is gone.
-pub async fn current_generation(
-    store: &dyn GroupStore,
-    id: &GroupId,
-) -> Result<Option<GroupGeneration>, StoreError> {
-    Ok(store
-        .get(id)
-        .await?
-        .map(|record| tessera_verify::stored::generation(&record)))
-}
-
-/// Fails with `token_revoked` unless the group still exists unrevoked.
-pub async fn check_not_revoked(
+/// The token's group as stored now, unless the group is gone, revoked
+/// since the token was issued, or the token or its session is denied
+/// (`token_revoked`).
+pub async fn current_group(
     store: &dyn GroupStore,
     claims: &Claims,
-) -> Result<(), VerifyFailure> {
-    match current_generation(store, &claims.sub).await? {
-        Some(current) if current.admits(claims) => Ok(()),
+    now: DateTime<Utc>,
+) -> Result<GroupRecord, VerifyFailure> {
+    let state = store.token_state(claims, now).await?;
+    match state.record {
+        Some(record) if state.standing().admits(claims) => Ok(record),
         _ => Err(TokenError::Revoked.into()),
     }
 }
 
 /// The store as the middleware's revocation source.
 #[derive(Clone)]
-pub struct StoreRevocations(pub Arc<dyn GroupStore>);
+pub struct StoreRevocations {
+    /// The store.
+    pub store: Arc<dyn GroupStore>,
+    /// The clock deny-list entries are judged by.
+    pub clock: SharedClock,
+}
 
 #[async_trait]
 impl RevocationSource for StoreRevocations {
-    async fn generation(&self, id: &GroupId) -> Result<Option<GroupGeneration>, SourceUnavailable> {
-        current_generation(self.0.as_ref(), id)
+    async fn standing(&self, claims: &Claims) -> Result<Standing, SourceUnavailable> {
+        self.store
+            .token_state(claims, self.clock.now())
             .await
+            .map(|state| state.standing())
             .map_err(|err| SourceUnavailable(err.to_string()))
     }
 }

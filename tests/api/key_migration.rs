@@ -188,6 +188,7 @@ async fn a_keys_directory_moves_into_redis_sealed() {
                 "string" => redis.cli(&["GET", key]),
                 "hash" => redis.cli(&["HGETALL", key]),
                 "zset" => redis.cli(&["ZRANGE", key, "0", "-1", "WITHSCORES"]),
+                "stream" => redis.cli(&["XRANGE", key, "-", "+"]),
                 "set" => redis.cli(&["SMEMBERS", key]),
                 other => panic!("unexpected type {other} of {key}"),
             };

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod audit;
 mod auth;
 mod bad_input;
 mod binary;
@@ -27,6 +28,7 @@ mod rate_limits;
 mod refresh;
 mod request_id;
 mod revocation_feed;
+mod revoke;
 mod service;
 mod storage;
 mod store_faults;

@@ -67,7 +67,10 @@ fn config(app: &TestApp, cache: usize) -> RendererAuthConfig {
         verify_policy(),
     );
     config.token_cache_capacity = cache;
-    config.revocations = Some(Arc::new(StoreRevocations(app.state.store.clone())));
+    config.revocations = Some(Arc::new(StoreRevocations {
+        store: app.state.store.clone(),
+        clock: app.state.clock.clone(),
+    }));
     config.revocation_cache_ttl = Duration::from_secs(1);
     config
 }

@@ -84,6 +84,9 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
         verify_check_store: true,
         cors: tessera::api::CorsOrigins::Off,
         draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        audit: Arc::new(tessera::audit::Audit::new(
+            tessera::audit::DEFAULT_RETENTION,
+        )),
         limits: tessera::api::RateLimits::off(),
         metrics,
         metrics_route: true,

@@ -71,6 +71,8 @@ conformance!(embedded:
     api_keys, listing, listing_during_creation, import_keeps_records_and_advances_the_counter,
     import_refuses_clashes_all_or_nothing, revocation_survives_restores,
     oversized_groups_are_refused, key_ring_compare_and_set, revocation_feed_is_ordered_paged_and_bounded,
+    deny_list_covers_one_token_or_session_and_expires,
+    audit_trail_is_capped_paged_newest_first_and_counts_hours,
     shared_ring_is_created_once, scheduled_steps_happen_once, a_wrong_kek_changes_nothing,
 );
 
@@ -80,6 +82,8 @@ conformance!(redis:
     api_keys, listing, listing_during_creation, import_keeps_records_and_advances_the_counter,
     import_refuses_clashes_all_or_nothing, revocation_survives_restores,
     oversized_groups_are_refused, key_ring_compare_and_set, revocation_feed_is_ordered_paged_and_bounded,
+    deny_list_covers_one_token_or_session_and_expires,
+    audit_trail_is_capped_paged_newest_first_and_counts_hours,
     shared_ring_is_created_once, scheduled_steps_happen_once, a_wrong_kek_changes_nothing,
 );
 
@@ -117,6 +121,8 @@ async fn redis_cluster_passes_the_whole_suite() {
     shared_ring::scheduled_steps_happen_once(store("q")).await;
     shared_ring::a_wrong_kek_changes_nothing(store("r")).await;
     suite::revocation_feed_is_ordered_paged_and_bounded(store("s")).await;
+    suite::deny_list_covers_one_token_or_session_and_expires(store("t")).await;
+    suite::audit_trail_is_capped_paged_newest_first_and_counts_hours(store("u")).await;
 }
 
 /// An import that Redis stops part-way (`maxmemory` reached) leaves the

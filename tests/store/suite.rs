@@ -545,3 +545,219 @@ pub async fn revocation_feed_is_ordered_paged_and_bounded(store: Store) {
     assert!(last.expired(later + Duration::seconds(3601), retention));
     assert!(!last.expired(later, retention));
 }
+
+/// Claims of a token of `record` with this `jti` and `sid`.
+fn claims_of(record: &GroupRecord, jti: &str, sid: &str) -> tessera_verify::Claims {
+    tessera_verify::Claims {
+        iss: "https://tessera.test".into(),
+        aud: tessera_verify::Audience::One("dashboards".into()),
+        sub: record.provided_id.clone(),
+        iat: 0,
+        nbf: 0,
+        exp: 0,
+        jti: tessera_verify::TokenId::parse(jti.repeat(22)).unwrap(),
+        team_id: record.team_id,
+        name: record.name.clone(),
+        mapping: record.mapping.clone(),
+        properties: record.properties.clone(),
+        r#gen: record.r#gen,
+        sid: Some(tessera_verify::SessionId::parse(sid.repeat(22)).unwrap()),
+        sst: Some(0),
+        origins: None,
+    }
+}
+
+pub async fn deny_list_covers_one_token_or_session_and_expires(store: Store) {
+    use tessera_verify::feed::Denial;
+
+    let now = Utc::now();
+    let record = store.upsert(&upsert("g"), now).await.unwrap().record;
+    let token = claims_of(&record, "a", "s");
+    let sibling = claims_of(&record, "b", "t");
+    let same_session = claims_of(&record, "c", "s");
+    let state = store.token_state(&token, now).await.unwrap();
+    assert_eq!(state.record.as_ref(), Some(&record));
+    assert!(!state.denied);
+    assert!(state.standing().admits(&token));
+
+    store
+        .deny(
+            &record.provided_id,
+            &Denial::Token(token.jti.clone()),
+            now + Duration::hours(1),
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(store.token_state(&token, now).await.unwrap().denied);
+    assert!(!store.token_state(&same_session, now).await.unwrap().denied);
+    assert!(!store.token_state(&sibling, now).await.unwrap().denied);
+
+    let sid = token.sid.clone().unwrap();
+    store
+        .deny(
+            &record.provided_id,
+            &Denial::Session(sid),
+            now + Duration::hours(1),
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(store.token_state(&same_session, now).await.unwrap().denied);
+    assert!(!store.token_state(&sibling, now).await.unwrap().denied);
+    // Another group's token with the same ids is not covered.
+    let other = store.upsert(&upsert("h"), now).await.unwrap().record;
+    assert!(
+        !store
+            .token_state(&claims_of(&other, "a", "s"), now)
+            .await
+            .unwrap()
+            .denied
+    );
+
+    // An entry goes by itself at its time; a shorter one never shortens it.
+    let soon = Utc::now() + Duration::milliseconds(1500);
+    let brief = Denial::Token(sibling.jti.clone());
+    store
+        .deny(&record.provided_id, &brief, soon, Utc::now())
+        .await
+        .unwrap();
+    store
+        .deny(&record.provided_id, &brief, Utc::now(), Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .token_state(&sibling, Utc::now())
+            .await
+            .unwrap()
+            .denied
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store
+        .token_state(&sibling, Utc::now())
+        .await
+        .unwrap()
+        .denied
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the entry never expired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(Utc::now() >= soon, "gone before its time");
+    assert!(
+        store.token_state(&token, Utc::now()).await.unwrap().denied,
+        "the hour-long one stays"
+    );
+}
+
+pub async fn audit_trail_is_capped_paged_newest_first_and_counts_hours(store: Store) {
+    use tessera::audit::{AuditEvent, AuditKind, Caller, HourCount};
+
+    let now = Utc::now();
+    let group = id("g");
+    let caller = Caller {
+        request_id: Some("req-1".into()),
+        api_key: Some("backend".into()),
+        client: Some("127.0.0.1".into()),
+        origin: None,
+    };
+    let kinds = [
+        AuditKind::Created,
+        AuditKind::Issued,
+        AuditKind::Refreshed,
+        AuditKind::VerifyFailed,
+        AuditKind::Deleted,
+    ];
+    let mut cursors = Vec::new();
+    for (n, kind) in kinds.iter().enumerate() {
+        let event = AuditEvent::new(*kind, now, 7, &caller);
+        let at = now + Duration::milliseconds(i64::try_from(n / 2).unwrap());
+        cursors.push(store.append_audit(&group, &event, 4, at).await.unwrap());
+    }
+    assert!(
+        cursors.windows(2).all(|pair| pair[0] < pair[1]),
+        "{cursors:?}"
+    );
+    // The oldest went past the retention of 4; newest first.
+    let all = store.audit_events(&group, None, 10).await.unwrap();
+    let seen: Vec<AuditKind> = all.iter().map(|entry| entry.event.event).collect();
+    assert_eq!(
+        seen,
+        [
+            AuditKind::Deleted,
+            AuditKind::VerifyFailed,
+            AuditKind::Refreshed,
+            AuditKind::Issued
+        ]
+    );
+    assert_eq!(
+        all[0].event,
+        AuditEvent::new(AuditKind::Deleted, now, 7, &caller)
+    );
+    assert_eq!(all[0].cursor, cursors[4]);
+    // Pages: before a cursor, at most `limit`, newest first.
+    let page = store
+        .audit_events(&group, Some(cursors[3]), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.cursor).collect::<Vec<_>>(),
+        [cursors[2], cursors[1]]
+    );
+    assert!(
+        store
+            .audit_events(&group, Some(cursors[1]), 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .audit_events(&id("other"), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Groups created or deleted are known to have a trail.
+    let listed = store.audited_groups(None, 10).await.unwrap();
+    assert_eq!(listed, std::slice::from_ref(&group));
+    assert!(
+        store
+            .audited_groups(Some(&group), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Verification counts add up per hour; only the latest hours stay.
+    let count = |hour: i64, count: u64| HourCount {
+        id: group.clone(),
+        hour,
+        count,
+    };
+    store
+        .add_verifications(&[count(3600, 2), count(7200, 1)], 2)
+        .await
+        .unwrap();
+    store.add_verifications(&[count(3600, 3)], 2).await.unwrap();
+    assert_eq!(
+        store.verification_counts(&group, 10).await.unwrap(),
+        [(7200, 1), (3600, 5)]
+    );
+    store
+        .add_verifications(&[count(10_800, 4)], 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.verification_counts(&group, 10).await.unwrap(),
+        [(10_800, 4), (7200, 1)]
+    );
+    assert_eq!(
+        store.verification_counts(&group, 1).await.unwrap(),
+        [(10_800, 4)]
+    );
+}

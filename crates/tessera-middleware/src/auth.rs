@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, header};
 use tessera_verify::authorization::{self, Scheme};
 use tessera_verify::clock::{SharedClock, SystemClock};
-use tessera_verify::{Claims, GroupGeneration, TokenError, VerifyPolicy, verify};
+use tessera_verify::{Claims, Standing, TokenError, VerifyPolicy, verify};
 
 use crate::cache::BoundedCache;
 use crate::extractor::{UserGroup, VerifiedToken};
@@ -79,7 +79,8 @@ struct Inner {
     on_outcome: Option<OutcomeObserver>,
     clock: SharedClock,
     tokens: BoundedCache<String, Arc<VerifiedToken>>,
-    generations: BoundedCache<String, Option<GroupGeneration>>,
+    /// What the revocation source said of each token, by `jti`.
+    standings: BoundedCache<String, Standing>,
     /// Tokens verified afresh (cache misses), for operators and tests.
     verifications: AtomicU64,
 }
@@ -92,8 +93,8 @@ fn token_weight(token: &String, _: &Arc<VerifiedToken>) -> u64 {
 }
 
 #[allow(clippy::ptr_arg)] // the cache's key type is `String`
-fn generation_weight(id: &String, _: &Option<GroupGeneration>) -> u64 {
-    (id.len() as u64).saturating_add(64)
+fn standing_weight(jti: &String, _: &Standing) -> u64 {
+    (jti.len() as u64).saturating_add(64)
 }
 
 /// Verifies renderer requests; cheap to clone.
@@ -123,7 +124,7 @@ impl RendererAuth {
                 on_outcome: config.on_outcome,
                 clock: config.clock,
                 tokens: BoundedCache::new(capacity, bytes, token_weight),
-                generations: BoundedCache::new(capacity, bytes, generation_weight),
+                standings: BoundedCache::new(capacity, bytes, standing_weight),
                 verifications: AtomicU64::new(0),
             }),
         })
@@ -238,27 +239,28 @@ impl RendererAuth {
         let Some(source) = &self.inner.revocations else {
             return Ok(());
         };
-        let generation = match self.inner.generations.get(claims.sub.as_str(), now, 0) {
-            Some(generation) => generation,
+        let standing = match self.inner.standings.get(claims.jti.as_str(), now, 0) {
+            Some(standing) => standing,
             None => {
-                let generation = source
-                    .generation(&claims.sub)
+                let standing = source
+                    .standing(claims)
                     .await
                     .map_err(|err| Rejection::RevocationUnavailable(err.0))?;
                 let until = now.saturating_add(self.inner.revocation_cache_ttl);
-                self.inner.generations.insert(
-                    claims.sub.as_str().to_owned(),
-                    generation,
+                self.inner.standings.insert(
+                    claims.jti.as_str().to_owned(),
+                    standing,
                     until,
                     now,
                     0,
                 );
-                generation
+                standing
             }
         };
-        match generation {
-            Some(current) if current.admits(claims) => Ok(()),
-            _ => Err(TokenError::Revoked.into()),
+        if standing.admits(claims) {
+            Ok(())
+        } else {
+            Err(TokenError::Revoked.into())
         }
     }
 }

@@ -1,7 +1,9 @@
 //! [`RedisRevocations`] (feature `redis`): the revocation check against
 //! Tessera's standalone Redis, for renderers that can reach it. It reads
-//! the group's record where the service writes it, in the format the
-//! service writes, both defined once in `tessera_verify::stored`. Every
+//! the group's record and the token's deny-list entries where the service
+//! writes them, in the format the service writes, both defined once in
+//! `tessera_verify::stored` (the two reads go out as one pipeline,
+//! so the check costs one round trip). Every
 //! call has a deadline; a Redis that is down or hung makes the check
 //! answer `503`, never a pass. (Renderers that cannot reach Redis, or that
 //! face a Redis Cluster, read the revocation feed instead.)
@@ -9,11 +11,10 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::AsyncCommands as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tessera_verify::GroupGeneration;
-use tessera_verify::domain::GroupId;
-use tessera_verify::stored::{decode_record, generation, redis_group_key};
+use tessera_verify::feed::Denial;
+use tessera_verify::stored::{decode_record, generation, redis_denial_key, redis_group_key};
+use tessera_verify::{Claims, Standing};
 
 use crate::revocation::{RevocationSource, SourceUnavailable};
 
@@ -65,13 +66,18 @@ impl RedisRevocations {
 
 #[async_trait]
 impl RevocationSource for RedisRevocations {
-    async fn generation(&self, id: &GroupId) -> Result<Option<GroupGeneration>, SourceUnavailable> {
+    async fn standing(&self, claims: &Claims) -> Result<Standing, SourceUnavailable> {
         let mut connection = self.connection().await?;
-        let key = redis_group_key(&self.prefix, id);
-        let read =
-            tokio::time::timeout(self.timeout, connection.get::<_, Option<Vec<u8>>>(key)).await;
-        let stored = match read {
-            Ok(Ok(stored)) => stored,
+        let group_key = redis_group_key(&self.prefix, &claims.sub);
+        let denial_keys: Vec<String> = Denial::of(claims)
+            .iter()
+            .map(|denial| redis_denial_key(&self.prefix, &claims.sub, denial))
+            .collect();
+        let mut pipeline = redis::pipe();
+        pipeline.get(group_key).exists(denial_keys);
+        let reads = pipeline.query_async::<(Option<Vec<u8>>, u64)>(&mut connection);
+        let (stored, denied) = match tokio::time::timeout(self.timeout, reads).await {
+            Ok(Ok(read)) => read,
             Ok(Err(err)) => {
                 *self.connection.lock().await = None;
                 return Err(SourceUnavailable(format!("Redis: {err}")));
@@ -81,12 +87,16 @@ impl RevocationSource for RedisRevocations {
                 return Err(SourceUnavailable("Redis did not answer in time".into()));
             }
         };
-        stored
+        let generation = stored
             .map(|bytes| {
                 decode_record(&bytes)
                     .map(|record| generation(&record))
                     .map_err(|err| SourceUnavailable(format!("stored group record: {err}")))
             })
-            .transpose()
+            .transpose()?;
+        Ok(Standing {
+            generation,
+            denied: denied > 0,
+        })
     }
 }

@@ -42,7 +42,7 @@ pub struct Claims {
     /// Expires at (seconds since the epoch).
     pub exp: i64,
     /// Unique token id.
-    pub jti: String,
+    pub jti: TokenId,
     /// The group's internal id.
     pub team_id: TeamId,
     /// The group's display name.
@@ -100,15 +100,33 @@ crate::validated_string!(SessionId, crate::ParseError);
 impl SessionId {
     /// Validates a session id.
     pub fn parse(value: impl Into<String>) -> Result<Self, crate::ParseError> {
-        let value = value.into();
-        if is_id_text(&value, 16..=64) {
-            Ok(Self(value))
-        } else {
-            Err(crate::ParseError::new(
-                "session id",
-                "a sid is 16 to 64 characters of A-Z a-z 0-9 - _",
-            ))
-        }
+        parse_id(value.into(), "session id", "a sid").map(Self)
+    }
+}
+
+/// A token id (`jti`): 16 to 64 of `[A-Za-z0-9_-]`, unique per token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TokenId(String);
+
+crate::validated_string!(TokenId, crate::ParseError);
+
+impl TokenId {
+    /// Validates a token id.
+    pub fn parse(value: impl Into<String>) -> Result<Self, crate::ParseError> {
+        parse_id(value.into(), "token id", "a jti").map(Self)
+    }
+}
+
+/// The one rule of session and token ids.
+fn parse_id(value: String, what: &'static str, name: &str) -> Result<String, crate::ParseError> {
+    if is_id_text(&value, 16..=64) {
+        Ok(value)
+    } else {
+        Err(crate::ParseError::new(
+            what,
+            format!("{name} is 16 to 64 characters of A-Z a-z 0-9 - _"),
+        ))
     }
 }
 

@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Claims;
 use crate::domain::GroupId;
+use crate::{Claims, SessionId, TokenId};
 
 /// What happened to a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RevocationKind {
     /// Revoked: every token with a `gen` below `below_gen` is invalid.
@@ -19,6 +19,56 @@ pub enum RevocationKind {
     /// Deleted: every token of this `team_id` is invalid (a group created
     /// again under the same id gets another `team_id`).
     Deleted,
+    /// One token revoked: the token with this `jti`.
+    Token {
+        /// Its `jti`.
+        jti: TokenId,
+    },
+    /// One viewing session revoked: every token with this `sid`.
+    Session {
+        /// Its `sid`.
+        sid: SessionId,
+    },
+}
+
+/// One entry of a group's deny-list: a token or a session.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Denial {
+    /// The token with this `jti`.
+    Token(TokenId),
+    /// Every token of this session.
+    Session(SessionId),
+}
+
+impl Denial {
+    /// The entries a token is checked against: its `jti` and its `sid`.
+    pub fn of(claims: &Claims) -> Vec<Self> {
+        let mut denials = vec![Self::Token(claims.jti.clone())];
+        if let Some(sid) = &claims.sid {
+            denials.push(Self::Session(sid.clone()));
+        }
+        denials
+    }
+
+    /// A short text naming the entry within its group: `j:<jti>` or
+    /// `s:<sid>` (ids are `[A-Za-z0-9_-]`, so the text is safe in keys).
+    pub fn label(&self) -> String {
+        match self {
+            Self::Token(jti) => format!("j:{jti}"),
+            Self::Session(sid) => format!("s:{sid}"),
+        }
+    }
+}
+
+impl RevocationKind {
+    /// The deny-list entry this revocation makes, for a token or a session.
+    pub fn denial(&self) -> Option<Denial> {
+        match self {
+            Self::Token { jti } => Some(Denial::Token(jti.clone())),
+            Self::Session { sid } => Some(Denial::Session(sid.clone())),
+            Self::Revoked { .. } | Self::Deleted => None,
+        }
+    }
 }
 
 /// One revocation of the feed (feed entries carry `cursor` and `at`
@@ -39,9 +89,11 @@ impl Revocation {
     pub fn covers(&self, claims: &Claims) -> bool {
         claims.sub == self.user_group_id
             && claims.team_id.get() == self.team_id
-            && match self.kind {
-                RevocationKind::Revoked { below_gen } => claims.r#gen < below_gen,
+            && match &self.kind {
+                RevocationKind::Revoked { below_gen } => claims.r#gen < *below_gen,
                 RevocationKind::Deleted => true,
+                RevocationKind::Token { jti } => claims.jti == *jti,
+                RevocationKind::Session { sid } => claims.sid.as_ref() == Some(sid),
             }
     }
 }

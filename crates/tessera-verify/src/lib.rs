@@ -44,9 +44,11 @@ pub mod stored;
 mod verifier;
 
 pub use algorithm::KeyAlgorithm;
-pub use claims::{Audience, Claims, SessionId, is_id_text};
+pub use claims::{Audience, Claims, SessionId, TokenId, is_id_text};
 pub use error::{JwksError, ParseError, TokenError};
-pub use generation::GroupGeneration;
+pub use generation::{GroupGeneration, Standing};
 pub use keyset::{KeySet, VerifyingKey};
 pub use policy::VerifyPolicy;
-pub use verifier::{MAX_TOKEN_BYTES, SignedToken, verify, verify_signature, verify_with_grace};
+pub use verifier::{
+    MAX_TOKEN_BYTES, SignedToken, signed_claims, verify, verify_signature, verify_with_grace,
+};

@@ -2,7 +2,7 @@
 //! newtypes): the conversions every validated string newtype
 //! needs, written once. The type keeps its own `parse` constructor (the one
 //! place its rule is checked); the macro adds `as_str`, `Display`,
-//! `From<T> for String`, and `TryFrom<String>` through `parse`, which is
+//! `Borrow<str>`, `From<T> for String`, and `TryFrom<String>` through `parse`, which is
 //! what serde's `try_from = "String"` uses, so stored data is re-validated
 //! when read back.
 
@@ -26,6 +26,14 @@ macro_rules! validated_string {
         impl From<$type> for String {
             fn from(value: $type) -> Self {
                 value.0
+            }
+        }
+
+        /// Hashes and compares as its text, so maps keyed by the type can
+        /// be searched with a `&str`.
+        impl std::borrow::Borrow<str> for $type {
+            fn borrow(&self) -> &str {
+                &self.0
             }
         }
 

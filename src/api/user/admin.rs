@@ -10,7 +10,8 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use crate::api::Admin;
+use crate::api::{Admin, CallerOf};
+use crate::audit::{AuditEvent, AuditKind};
 use crate::domain::{GroupId, GroupRecord};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -34,7 +35,8 @@ use tessera_verify::feed::{Revocation, RevocationKind};
 #[tracing::instrument(skip_all)]
 pub async fn delete_user(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
+    caller: CallerOf,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = group_id(path)?;
@@ -45,6 +47,14 @@ pub async fn delete_user(
         return Err(unknown_group());
     }
     tracing::info!("user group deleted");
+    let caller = caller.admin(admin.key_name.as_ref());
+    let event = AuditEvent::new(
+        AuditKind::Deleted,
+        state.clock.now(),
+        current.team_id.get(),
+        &caller,
+    );
+    state.audit.record(state.store.as_ref(), &id, event).await;
     Ok(Json(
         json!({"success": 1, "deleted": true, "provided_id": id.as_str()}),
     ))
@@ -68,7 +78,8 @@ pub async fn delete_user(
 #[tracing::instrument(skip_all)]
 pub async fn revoke_user(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
+    caller: CallerOf,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = group_id(path)?;
@@ -87,6 +98,14 @@ pub async fn revoke_user(
         announce(&state, &record, RevocationKind::Revoked { below_gen }).await?;
     }
     tracing::info!(team_id = %record.team_id, r#gen = record.r#gen, "user group tokens revoked");
+    let caller = caller.admin(admin.key_name.as_ref());
+    let event = AuditEvent::new(
+        AuditKind::GroupRevoked,
+        state.clock.now(),
+        record.team_id.get(),
+        &caller,
+    );
+    state.audit.record(state.store.as_ref(), &id, event).await;
     Ok(Json(json!({
         "success": 1,
         "user_group": {
@@ -98,7 +117,7 @@ pub async fn revoke_user(
 }
 
 /// Appends the revocation of `record`'s tokens to the revocation feed.
-async fn announce(
+pub(crate) async fn announce(
     state: &AppState,
     record: &GroupRecord,
     kind: RevocationKind,

@@ -8,11 +8,13 @@ mod response;
 use axum::Json;
 use axum::extract::State;
 
-use super::{Admin, JsonObject};
+use super::{Admin, CallerOf, JsonObject};
+use crate::audit::{AuditEvent, AuditKind};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::token::{Session, TokenIssuer};
 
+pub(crate) use admin::announce;
 pub use admin::{delete_user, revoke_user};
 pub use request::GetUserRequest;
 pub use response::GetUserResponse;
@@ -34,7 +36,8 @@ pub use response::GetUserResponse;
 #[tracing::instrument(skip_all)]
 pub async fn get_user(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
+    caller: CallerOf,
     JsonObject(body): JsonObject,
 ) -> Result<Json<GetUserResponse>, ApiError> {
     let request = GetUserRequest::parse(&body, state.tokens.verify.max_ttl)?;
@@ -58,5 +61,21 @@ pub async fn get_user(
         created = outcome.created,
         "user group token issued"
     );
+    let kind = if outcome.created {
+        AuditKind::Created
+    } else {
+        AuditKind::Issued
+    };
+    let event = AuditEvent::new(
+        kind,
+        now,
+        outcome.record.team_id.get(),
+        &caller.admin(admin.key_name.as_ref()),
+    )
+    .of_token(&issued.claims);
+    state
+        .audit
+        .record(state.store.as_ref(), &outcome.record.provided_id, event)
+        .await;
     Ok(Json(GetUserResponse::new(&outcome, issued)))
 }

@@ -11,6 +11,14 @@
 //! - `api_keys`: a hash of SHA-256 hex to the key's record.
 //! - `keyring`: the signing key ring document (private parts sealed),
 //!   replaced by compare-and-set.
+//! - `{<group key>}:deny:<j:jti | s:sid>`: one deny-list entry (a revoked
+//!   token or session), expiring with what it covers (`denials.rs`).
+//! - `{<group key>}:audit` (a stream), `{<group key>}:verified` (a hash)
+//!   and `audit_groups`: the audit trail (`audit.rs`).
+//!
+//! `{<group key>}` is a Cluster hash tag made of the record's key (the
+//! prefix may not hold braces): a group's record, deny-list and trail live
+//! in one slot, so one node answers a token's whole check.
 //! - `revoked_gen:<base64url(user_group_id)>`: the group's revocation
 //!   floor, the lowest `gen` a token may still carry after a revoke or a
 //!   delete. Written before the revoke or delete takes effect, never
@@ -26,7 +34,9 @@
 //! skipped when listing, so no group is listed twice or missed. Updates are
 //! a compare-and-set on the one record.
 
+mod audit;
 mod connection;
+mod denials;
 mod index;
 mod scripts;
 
@@ -44,10 +54,12 @@ use self::index::index_member;
 use super::codec::{decode, encode};
 use super::feed;
 use super::outage::{OutageLog, without_password};
-use super::{FeedCursor, FeedEntry, GroupStore, ImportReport, StoreError, Upserted};
+use super::{FeedCursor, FeedEntry, GroupStore, ImportReport, StoreError, TokenState, Upserted};
+use crate::audit::{AuditEntry, AuditEvent, HourCount};
 use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord, Secret};
 use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
-use tessera_verify::feed::Revocation;
+use tessera_verify::Claims;
+use tessera_verify::feed::{Denial, Revocation};
 
 /// How many compare-and-set rounds an update tries before giving up.
 const MAX_CAS_ATTEMPTS: usize = 32;
@@ -94,6 +106,7 @@ pub struct RedisStore {
     insert_api_key: Script,
     revoke_api_key: Script,
     raise_to_at_least: Script,
+    add_verifications: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -124,6 +137,7 @@ impl RedisStore {
             insert_api_key: Script::new(scripts::INSERT_API_KEY),
             revoke_api_key: Script::new(scripts::REVOKE_API_KEY),
             raise_to_at_least: Script::new(scripts::RAISE_TO_AT_LEAST),
+            add_verifications: Script::new(scripts::ADD_VERIFICATIONS),
         })
     }
 
@@ -394,6 +408,67 @@ impl GroupStore for RedisStore {
         tokio::time::timeout(budget, self.import_with(conn, records, overwrite))
             .await
             .unwrap_or_else(|_| Err(StoreError::Unavailable("import timed out".into())))
+    }
+
+    async fn token_state(
+        &self,
+        claims: &Claims,
+        _now: DateTime<Utc>,
+    ) -> Result<TokenState, StoreError> {
+        self.read_token_state(claims).await
+    }
+
+    async fn deny(
+        &self,
+        id: &GroupId,
+        denial: &Denial,
+        until: DateTime<Utc>,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.put_denial(id, denial, until).await
+    }
+
+    async fn append_audit(
+        &self,
+        id: &GroupId,
+        event: &AuditEvent,
+        keep: usize,
+        _now: DateTime<Utc>,
+    ) -> Result<FeedCursor, StoreError> {
+        self.append_audit_event(id, event, keep).await
+    }
+
+    async fn audit_events(
+        &self,
+        id: &GroupId,
+        before: Option<FeedCursor>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read_audit(id, before, limit).await
+    }
+
+    async fn add_verifications(
+        &self,
+        counts: &[HourCount],
+        keep_hours: usize,
+    ) -> Result<(), StoreError> {
+        self.add_verification_counts(counts, keep_hours).await
+    }
+
+    async fn verification_counts(
+        &self,
+        id: &GroupId,
+        limit: usize,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.read_verification_counts(id, limit).await
+    }
+
+    async fn audited_groups(
+        &self,
+        after: Option<&GroupId>,
+        limit: usize,
+    ) -> Result<Vec<GroupId>, StoreError> {
+        self.read_audited_groups(after, limit).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -44,3 +44,19 @@ if current < wanted then
 end
 return 1
 ";
+
+/// Adds ARGV[2] to the hour ARGV[1] of a verification-count hash, then,
+/// when a new hour made it hold more than ARGV[3] hours, drops the oldest.
+pub const ADD_VERIFICATIONS: &str = r"
+local added = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+if added == tonumber(ARGV[2]) then
+  local held = redis.call('HLEN', KEYS[1])
+  local keep = tonumber(ARGV[3])
+  if held > keep then
+    local hours = redis.call('HKEYS', KEYS[1])
+    table.sort(hours, function(a, b) return tonumber(a) < tonumber(b) end)
+    for i = 1, held - keep do redis.call('HDEL', KEYS[1], hours[i]) end
+  end
+end
+return added
+";

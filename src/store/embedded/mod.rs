@@ -11,6 +11,9 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod audit;
+mod denials;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
@@ -19,10 +22,12 @@ use super::codec::{decode, encode};
 use super::feed;
 use super::import::{ImportAction, check_batch, plan, raise_to_floor, refuse};
 use super::{FeedCursor, FeedEntry};
-use super::{GroupStore, ImportReport, StoreError, Upserted};
+use super::{GroupStore, ImportReport, StoreError, TokenState, Upserted};
+use crate::audit::{AuditEntry, AuditEvent, HourCount};
 use crate::auth::{ApiKeyHash, ApiKeyName, ApiKeyRecord};
 use crate::domain::{GroupId, GroupRecord, GroupUpsert, TeamId};
-use tessera_verify::feed::Revocation;
+use tessera_verify::Claims;
+use tessera_verify::feed::{Denial, Revocation};
 
 /// `provided_id` → the record as JSON.
 const GROUPS: TableDefinition<&str, &[u8]> = TableDefinition::new("groups");
@@ -120,6 +125,8 @@ impl EmbeddedStore {
             txn.open_table(REVOKED_GEN).map_err(|err| err.to_string())?;
             txn.open_table(KEY_RING).map_err(|err| err.to_string())?;
             txn.open_table(FEED).map_err(|err| err.to_string())?;
+            denials::create_tables(&txn).map_err(|err| err.to_string())?;
+            audit::create_tables(&txn).map_err(|err| err.to_string())?;
         }
         txn.commit().map_err(|err| err.to_string())?;
         Ok(Self {
@@ -156,7 +163,10 @@ fn raise_floor(txn: &redb::WriteTransaction, id: &str, floor: u64) -> Result<(),
 }
 
 fn read_group(db: &Database, id: &str) -> Result<Option<GroupRecord>, StoreError> {
-    let txn = db.begin_read().map_err(storage)?;
+    read_group_in(&db.begin_read().map_err(storage)?, id)
+}
+
+fn read_group_in(txn: &redb::ReadTransaction, id: &str) -> Result<Option<GroupRecord>, StoreError> {
     let table = txn.open_table(GROUPS).map_err(storage)?;
     let found = table.get(id).map_err(storage)?;
     found.map(|bytes| decode(bytes.value())).transpose()
@@ -389,6 +399,81 @@ impl GroupStore for EmbeddedStore {
             Ok(report)
         })
         .await
+    }
+
+    async fn token_state(
+        &self,
+        claims: &Claims,
+        now: DateTime<Utc>,
+    ) -> Result<TokenState, StoreError> {
+        let claims = claims.clone();
+        self.run(move |db| denials::token_state(db, &claims, now))
+            .await
+    }
+
+    async fn deny(
+        &self,
+        id: &GroupId,
+        denial: &Denial,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (id, denial) = (id.clone(), denial.clone());
+        self.run(move |db| denials::put(db, &id, &denial, until, now))
+            .await
+    }
+
+    async fn append_audit(
+        &self,
+        id: &GroupId,
+        event: &AuditEvent,
+        keep: usize,
+        now: DateTime<Utc>,
+    ) -> Result<FeedCursor, StoreError> {
+        let (id, event) = (id.clone(), event.clone());
+        self.run(move |db| audit::append(db, &id, &event, keep, now))
+            .await
+    }
+
+    async fn audit_events(
+        &self,
+        id: &GroupId,
+        before: Option<FeedCursor>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let id = id.clone();
+        self.run(move |db| audit::page(db, &id, before, limit))
+            .await
+    }
+
+    async fn add_verifications(
+        &self,
+        counts: &[HourCount],
+        keep_hours: usize,
+    ) -> Result<(), StoreError> {
+        let counts = counts.to_vec();
+        self.run(move |db| audit::add_verifications(db, &counts, keep_hours))
+            .await
+    }
+
+    async fn verification_counts(
+        &self,
+        id: &GroupId,
+        limit: usize,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        let id = id.clone();
+        self.run(move |db| audit::verification_counts(db, &id, limit))
+            .await
+    }
+
+    async fn audited_groups(
+        &self,
+        after: Option<&GroupId>,
+        limit: usize,
+    ) -> Result<Vec<GroupId>, StoreError> {
+        let after = after.cloned();
+        self.run(move |db| audit::groups(db, after.as_ref(), limit))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

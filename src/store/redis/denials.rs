@@ -1,0 +1,67 @@
+//! The deny-list on Redis: one key per entry,
+//! `{<group key>}:deny:<j:jti | s:sid>` (the layout is
+//! `tessera_verify::stored::redis_denial_key`, shared with renderers),
+//! expiring by itself (`PXAT`) once nothing it covers can be valid. The
+//! hash tag puts a group's entries in its record's Cluster slot, so a
+//! token's `jti` and `sid` are checked with one `EXISTS` on the node that
+//! holds the record, read at the same time.
+
+use chrono::{DateTime, Utc};
+use redis::AsyncCommands as _;
+use tessera_verify::Claims;
+use tessera_verify::feed::Denial;
+use tessera_verify::stored::redis_denial_key;
+
+use super::{RedisStore, unavailable};
+use crate::domain::GroupId;
+use crate::store::{StoreError, TokenState};
+
+impl RedisStore {
+    pub(super) async fn put_denial(
+        &self,
+        id: &GroupId,
+        denial: &Denial,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let key = redis_denial_key(&self.prefix, id, denial);
+        let at = until.timestamp_millis().max(1);
+        self.deadline(|mut conn| async move {
+            // Never shortens an entry already there: set it if absent,
+            // else push its expiry out to `at` if that is later.
+            let (_, _): (Option<String>, u64) = redis::pipe()
+                .cmd("SET")
+                .arg(&key)
+                .arg(1)
+                .arg("NX")
+                .arg("PXAT")
+                .arg(at)
+                .cmd("PEXPIREAT")
+                .arg(&key)
+                .arg(at)
+                .arg("GT")
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn read_token_state(&self, claims: &Claims) -> Result<TokenState, StoreError> {
+        let keys: Vec<String> = Denial::of(claims)
+            .iter()
+            .map(|denial| redis_denial_key(&self.prefix, &claims.sub, denial))
+            .collect();
+        self.deadline(|mut conn| async move {
+            let mut second = conn.clone();
+            let (record, denied) = tokio::join!(self.get_record(&mut conn, &claims.sub), async {
+                second.exists::<_, u64>(keys).await.map_err(unavailable)
+            },);
+            Ok(TokenState {
+                record: record?,
+                denied: denied? > 0,
+            })
+        })
+        .await
+    }
+}
