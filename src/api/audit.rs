@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use tessera_verify::signed_claims;
 
 use super::Admin;
-use crate::audit::{AuditEvent, AuditKind, Caller, entry_json, hour_text};
+use super::CallerOf;
+use crate::audit::{AuditEvent, AuditKind, entry_json, hour_text};
 use crate::domain::GroupId;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -107,7 +108,7 @@ pub async fn audit_trail(
 /// is never recorded against a group.
 pub async fn record_refusal(
     state: &AppState,
-    caller: &Caller,
+    caller: &CallerOf,
     token: &str,
     err: &ApiError,
     kind: AuditKind,
@@ -132,9 +133,14 @@ pub async fn record_refusal(
     let Ok(Some(record)) = state.store.get(&claims.sub).await else {
         return;
     };
-    let event = AuditEvent::new(kind, state.clock.now(), record.team_id.get(), caller)
-        .of_token(&claims)
-        .with_code(err.code.as_str());
+    let event = AuditEvent::new(
+        kind,
+        state.clock.now(),
+        record.team_id.get(),
+        &caller.caller(),
+    )
+    .of_token(&claims)
+    .with_code(err.code.as_str());
     state
         .audit
         .record(state.store.as_ref(), &claims.sub, event)

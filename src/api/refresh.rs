@@ -51,7 +51,7 @@ pub async fn refresh_token(
                 AuditKind::Refreshed,
                 state.clock.now(),
                 claims.team_id.get(),
-                &caller.0,
+                &caller.caller(),
             )
             .of_token(&claims);
             state
@@ -61,7 +61,7 @@ pub async fn refresh_token(
             Ok(Json(answer))
         }
         Err(err) => {
-            record_refusal(&state, &caller.0, &token, &err, AuditKind::RefreshFailed).await;
+            record_refusal(&state, &caller, &token, &err, AuditKind::RefreshFailed).await;
             Err(err)
         }
     }

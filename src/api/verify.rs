@@ -60,7 +60,7 @@ pub async fn verify_token(
             Ok(Json(verified_body(&claims)))
         }
         Err(err) => {
-            record_refusal(&state, &caller.0, &token, &err, AuditKind::VerifyFailed).await;
+            record_refusal(&state, &caller, &token, &err, AuditKind::VerifyFailed).await;
             Err(err)
         }
     }

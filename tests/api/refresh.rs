@@ -161,4 +161,21 @@ async fn fifty_concurrent_refreshes_of_one_token_give_fifty_tokens() {
         jtis.insert(jwt_part(answer["token"].as_str().unwrap(), 1)["jti"].clone());
     }
     assert_eq!(jtis.len(), 50, "distinct jtis");
+
+    // Once the session is revoked, 50 concurrent refreshes all fail.
+    let (status, body) = crate::common::app::operator_call(
+        &app.base,
+        reqwest::Method::POST,
+        "/api/token/revoke",
+        Some(json!({"token": first, "scope": "session"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let answers = futures::future::join_all((0..50).map(|_| refresh(&app, &first))).await;
+    for (status, answer) in answers {
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (401, Some("token_revoked"))
+        );
+    }
 }

@@ -35,7 +35,8 @@
 //! envelope and `WWW-Authenticate: Bearer error="invalid_token"` (or `503`
 //! when it cannot be judged).
 //!
-//! How long a revoked token can still pass:
+//! How long a token can still pass after its group, its session or the
+//! token itself was revoked:
 //! - JWKS only: until it expires (a JWKS says nothing of revocations: keep
 //!   token lifetimes short);
 //! - with the revocation feed (`revocation_feed`, a renderer key): at most
