@@ -31,6 +31,9 @@ bench_build() {
   BENCH_PIDS=()
   trap 'kill "${BENCH_PIDS[@]}" 2>/dev/null || true; rm -rf "$BENCH_WORK"' EXIT
   export TESSERA_BENCH_KEY="bench-operator-key-0123456789abcdef"
+  # One KEK for every instance a harness starts on one store.
+  TESSERA_KEK=$(python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')
+  export TESSERA_KEK
 }
 
 bench_serve() { # VAR=value... : starts tessera on core 0 with that store; sets PORT and BASE
@@ -45,7 +48,7 @@ bench_serve() { # VAR=value... : starts tessera on core 0 with that store; sets 
     taskset -c 0 "${TESSERA_BIN:-target/release/tessera}" >"$dir/out" 2>"$dir/err" &
   BENCH_PIDS+=($!)
   BENCH_LAST_PID=$!
-  bench_wait "$BASE/readyz"
+  bench_wait "$BASE/readyz" || { cat "$dir/err" >&2; return 1; }
 }
 
 bench_get_user() { # prints the response of a get-user call for example_1

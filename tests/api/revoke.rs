@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tessera::auth::ApiKeyScope;
-use tessera::middleware::{KeySource, RendererAuth, RendererAuthConfig, RevocationFeedConfig};
+use tessera::middleware::{
+    KeySource, RedisRevocations, RendererAuth, RendererAuthConfig, RevocationFeedConfig,
+};
 use tessera::token::revocation::StoreRevocations;
 
 use crate::auth::scoped_key;
@@ -290,7 +292,7 @@ async fn wait_refused(auth: &RendererAuth, token: &str) {
 }
 
 #[tokio::test]
-async fn the_middleware_refuses_revoked_tokens_and_sessions_by_store_and_by_feed() {
+async fn the_middleware_refuses_revoked_tokens_and_sessions_by_store_redis_and_feed() {
     let redis = RedisServer::start();
     let app = spawn_app(&redis.url()).await;
     let mut with_store = RendererAuthConfig::new(
@@ -308,9 +310,18 @@ async fn the_middleware_refuses_revoked_tokens_and_sessions_by_store_and_by_feed
         verify_policy(),
     );
     with_feed.revocation_feed = Some(RevocationFeedConfig::new(&app.base, renderer_key));
-    let (by_store, by_feed) = (
+    let mut with_redis = RendererAuthConfig::new(
+        KeySource::Provider(Arc::new(app.state.keys.clone())),
+        verify_policy(),
+    );
+    with_redis.revocations = Some(Arc::new(
+        RedisRevocations::new(&redis.url(), "tessera:", Duration::from_secs(1)).unwrap(),
+    ));
+    with_redis.revocation_cache_ttl = Duration::from_secs(1);
+    let (by_store, by_feed, by_redis) = (
         RendererAuth::new(with_store).await.unwrap(),
         RendererAuth::new(with_feed).await.unwrap(),
+        RendererAuth::new(with_redis).await.unwrap(),
     );
 
     let (one, session, kept) = (
@@ -319,7 +330,7 @@ async fn the_middleware_refuses_revoked_tokens_and_sessions_by_store_and_by_feed
         token(&app, "g").await,
     );
     let session_refreshed = refreshed(&app, &session).await;
-    for auth in [&by_store, &by_feed] {
+    for auth in [&by_store, &by_feed, &by_redis] {
         for token in [&one, &session_refreshed, &kept] {
             assert!(auth.verify(token).await.is_ok());
         }
@@ -331,7 +342,7 @@ async fn the_middleware_refuses_revoked_tokens_and_sessions_by_store_and_by_feed
             .0,
         200
     );
-    for auth in [&by_store, &by_feed] {
+    for auth in [&by_store, &by_feed, &by_redis] {
         wait_refused(auth, &one).await;
         wait_refused(auth, &session_refreshed).await;
         assert!(

@@ -2,8 +2,8 @@
 //! Tessera's standalone Redis, for renderers that can reach it. It reads
 //! the group's record and the token's deny-list entries where the service
 //! writes them, in the format the service writes, both defined once in
-//! `tessera_verify::stored` (the two reads go out as one pipeline,
-//! so the check costs one round trip). Every
+//! `tessera_verify::stored` (one `MGET`: the entries share the
+//! record's Cluster slot). Every
 //! call has a deadline; a Redis that is down or hung makes the check
 //! answer `503`, never a pass. (Renderers that cannot reach Redis, or that
 //! face a Redis Cluster, read the revocation feed instead.)
@@ -73,11 +73,13 @@ impl RevocationSource for RedisRevocations {
             .iter()
             .map(|denial| redis_denial_key(&self.prefix, &claims.sub, denial))
             .collect();
-        let mut pipeline = redis::pipe();
-        pipeline.get(group_key).exists(denial_keys);
-        let reads = pipeline.query_async::<(Option<Vec<u8>>, u64)>(&mut connection);
-        let (stored, denied) = match tokio::time::timeout(self.timeout, reads).await {
-            Ok(Ok(read)) => read,
+        let mut keys = vec![group_key];
+        keys.extend(denial_keys);
+        let mut mget = redis::cmd("MGET");
+        mget.arg(&keys);
+        let reads = mget.query_async::<Vec<Option<Vec<u8>>>>(&mut connection);
+        let mut values = match tokio::time::timeout(self.timeout, reads).await {
+            Ok(Ok(values)) => values,
             Ok(Err(err)) => {
                 *self.connection.lock().await = None;
                 return Err(SourceUnavailable(format!("Redis: {err}")));
@@ -87,6 +89,8 @@ impl RevocationSource for RedisRevocations {
                 return Err(SourceUnavailable("Redis did not answer in time".into()));
             }
         };
+        let denied = values.iter().skip(1).any(Option::is_some);
+        let stored = values.first_mut().and_then(Option::take);
         let generation = stored
             .map(|bytes| {
                 decode_record(&bytes)
@@ -94,9 +98,6 @@ impl RevocationSource for RedisRevocations {
                     .map_err(|err| SourceUnavailable(format!("stored group record: {err}")))
             })
             .transpose()?;
-        Ok(Standing {
-            generation,
-            denied: denied > 0,
-        })
+        Ok(Standing { generation, denied })
     }
 }

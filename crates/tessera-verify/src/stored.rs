@@ -20,7 +20,8 @@ pub fn redis_group_key(prefix: &str, id: &GroupId) -> String {
 /// The Redis key of one deny-list entry of a group:
 /// `{<group key>}:deny:<j:jti | s:sid>`. The group's record key is the
 /// Cluster hash tag (prefixes cannot hold braces), so the entries live in
-/// the record's slot: one node answers the record and the entries together.
+/// the record's slot: one `MGET` reads the record and the entries together
+/// (an entry's value is `1`; it exists only while it denies).
 pub fn redis_denial_key(prefix: &str, id: &GroupId, denial: &Denial) -> String {
     format!(
         "{}:deny:{}",

@@ -2,17 +2,15 @@
 //! `{<group key>}:deny:<j:jti | s:sid>` (the layout is
 //! `tessera_verify::stored::redis_denial_key`, shared with renderers),
 //! expiring by itself (`PXAT`) once nothing it covers can be valid. The
-//! hash tag puts a group's entries in its record's Cluster slot, so a
-//! token's `jti` and `sid` are checked with one `EXISTS` on the node that
-//! holds the record, read at the same time.
+//! hash tag puts a group's entries in its record's Cluster slot, so one
+//! `MGET` reads the record and the token's `jti` and `sid` entries.
 
 use chrono::{DateTime, Utc};
-use redis::AsyncCommands as _;
 use tessera_verify::Claims;
 use tessera_verify::feed::Denial;
 use tessera_verify::stored::redis_denial_key;
 
-use super::{RedisStore, unavailable};
+use super::{RedisStore, decode, unavailable};
 use crate::domain::GroupId;
 use crate::store::{StoreError, TokenState};
 
@@ -48,19 +46,25 @@ impl RedisStore {
     }
 
     pub(super) async fn read_token_state(&self, claims: &Claims) -> Result<TokenState, StoreError> {
-        let keys: Vec<String> = Denial::of(claims)
-            .iter()
-            .map(|denial| redis_denial_key(&self.prefix, &claims.sub, denial))
-            .collect();
+        // One `MGET` of the record and the entries: all in one slot.
+        let mut keys = vec![self.group_key(&claims.sub)];
+        keys.extend(
+            Denial::of(claims)
+                .iter()
+                .map(|denial| redis_denial_key(&self.prefix, &claims.sub, denial)),
+        );
         self.deadline(|mut conn| async move {
-            let mut second = conn.clone();
-            let (record, denied) = tokio::join!(self.get_record(&mut conn, &claims.sub), async {
-                second.exists::<_, u64>(keys).await.map_err(unavailable)
-            },);
-            Ok(TokenState {
-                record: record?,
-                denied: denied? > 0,
-            })
+            let mut values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                .arg(&keys)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let denied = values.iter().skip(1).any(Option::is_some);
+            let record = match values.first_mut().and_then(Option::take) {
+                Some(bytes) => Some(decode(&bytes)?),
+                None => None,
+            };
+            Ok(TokenState { record, denied })
         })
         .await
     }
