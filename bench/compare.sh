@@ -17,17 +17,8 @@ BENCH_CONNECTIONS=${3:-32}
 source bench/lib.sh
 bench_build
 
-start() { # NAME BINARY: a Redis and a tessera on it; sets BASE_<NAME> and TOKEN_<NAME>
-  local redis_port
-  redis_port=$(bench_free_port)
-  taskset -c 0 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$BENCH_WORK" >/dev/null &
-  BENCH_PIDS+=($!)
-  TESSERA_BIN=$2 bench_serve TESSERA_REDIS_URL="redis://127.0.0.1:$redis_port"
-  printf -v "BASE_$1" '%s' "$BASE"
-  printf -v "TOKEN_$1" '%s' "$(bench_get_user | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_group"]["token"])')"
-}
-start this target/release/tessera
-start other "$OTHER"
+bench_start_own this target/release/tessera
+bench_start_own other "$OTHER"
 
 echo "release builds, ${BENCH_SECONDS}s per run, $BENCH_CONNECTIONS connections, wrk on core 1, servers on core 0"
 declare -A total

@@ -51,6 +51,16 @@ bench_serve() { # VAR=value... : starts tessera on core 0 with that store; sets 
   bench_wait "$BASE/readyz" || { cat "$dir/err" >&2; return 1; }
 }
 
+bench_start_own() { # NAME BINARY: a private Redis and that tessera on it; sets BASE_<NAME> and TOKEN_<NAME>
+  local redis_port
+  redis_port=$(bench_free_port)
+  taskset -c 0 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$BENCH_WORK" >/dev/null &
+  BENCH_PIDS+=($!)
+  TESSERA_BIN=$2 bench_serve TESSERA_REDIS_URL="redis://127.0.0.1:$redis_port"
+  printf -v "BASE_$1" '%s' "$BASE"
+  printf -v "TOKEN_$1" '%s' "$(bench_get_user | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_group"]["token"])')"
+}
+
 bench_get_user() { # prints the response of a get-user call for example_1
   curl -fsS -X POST "$BASE/api/user" -H 'Content-Type: application/json' \
     -H "Authorization: Token $TESSERA_BENCH_KEY" \

@@ -20,17 +20,8 @@ chmod +x "$plain"
 bench_build
 trap 'kill "${BENCH_PIDS[@]}" 2>/dev/null || true; rm -rf "$BENCH_WORK" "$plain"' EXIT
 
-start() { # NAME BINARY: a Redis and a tessera on it; sets BASE_<NAME> and TOKEN_<NAME>
-  local redis_port
-  redis_port=$(bench_free_port)
-  taskset -c 0 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$BENCH_WORK" >/dev/null &
-  BENCH_PIDS+=($!)
-  TESSERA_BIN=$2 bench_serve TESSERA_REDIS_URL="redis://127.0.0.1:$redis_port"
-  printf -v "BASE_$1" '%s' "$BASE"
-  printf -v "TOKEN_$1" '%s' "$(bench_get_user | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_group"]["token"])')"
-}
-start with target/release/tessera
-start without "$plain"
+bench_start_own with target/release/tessera
+bench_start_own without "$plain"
 
 echo "release builds, ${BENCH_SECONDS}s per run, $BENCH_CONNECTIONS connections, wrk on core 1, servers on core 0"
 rate() { awk '{print $2}' <<<"$1"; }

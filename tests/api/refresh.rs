@@ -10,18 +10,6 @@ use serde_json::{Value, json};
 use crate::common::app::{jwt_part, policy, spawn_app_with};
 use crate::common::{RedisServer, TestApp, spawn_app};
 
-async fn refresh(app: &TestApp, token: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .post(format!("{}/api/token/refresh", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
-
 async fn token(app: &TestApp, body: Value) -> String {
     let (status, answer) = app.get_user(&body).await;
     assert_eq!(status, 200, "{answer}");
@@ -44,7 +32,7 @@ async fn a_refresh_keeps_the_session_and_carries_the_current_fields() {
     )
     .await;
 
-    let (status, answer) = refresh(&app, &first).await;
+    let (status, answer) = app.refresh(&first).await;
     assert_eq!(status, 200, "{answer}");
     let second = answer["token"].as_str().unwrap();
     let (old, new) = (jwt_part(&first, 1), jwt_part(second, 1));
@@ -59,7 +47,7 @@ async fn a_refresh_keeps_the_session_and_carries_the_current_fields() {
     assert!(answer["expires_at"].is_string());
     // The new token verifies and refreshes in turn.
     assert_eq!(app.verify(second).await.0, 200);
-    assert_eq!(refresh(&app, second).await.0, 200);
+    assert_eq!(app.refresh(second).await.0, 200);
 }
 
 #[tokio::test]
@@ -80,7 +68,7 @@ async fn a_session_ends_at_its_cap() {
     );
     let deadline = Instant::now() + Duration::from_secs(15);
     let ended_at = loop {
-        let (status, answer) = refresh(&app, &current).await;
+        let (status, answer) = app.refresh(&current).await;
         if status == 401 {
             assert_eq!(answer["error"]["code"], "session_expired", "{answer}");
             break chrono::Utc::now().timestamp();
@@ -108,14 +96,14 @@ async fn revoked_and_deleted_groups_cannot_refresh_and_grace_is_bounded() {
             .0,
         200
     );
-    let (status, answer) = refresh(&app, &revoked).await;
+    let (status, answer) = app.refresh(&revoked).await;
     assert_eq!(
         (status, answer["error"]["code"].as_str()),
         (401, Some("token_revoked"))
     );
     let fresh = token(&app, json!({"user_group_id": "r"})).await;
     assert_eq!(
-        refresh(&app, &fresh).await.0,
+        app.refresh(&fresh).await.0,
         200,
         "a token issued after the revoke"
     );
@@ -125,7 +113,7 @@ async fn revoked_and_deleted_groups_cannot_refresh_and_grace_is_bounded() {
         app.admin(reqwest::Method::DELETE, "/api/user/d").await.0,
         200
     );
-    let (status, answer) = refresh(&app, &deleted).await;
+    let (status, answer) = app.refresh(&deleted).await;
     assert_eq!(
         (status, answer["error"]["code"].as_str()),
         (401, Some("token_revoked"))
@@ -134,7 +122,7 @@ async fn revoked_and_deleted_groups_cannot_refresh_and_grace_is_bounded() {
     // Expired two days ago: refused with no grace, refreshed with 3 days.
     token(&app, json!({"user_group_id": "e"})).await;
     let expired = app.token_issued_at("e", -chrono::Duration::days(2)).await;
-    let (status, answer) = refresh(&app, &expired).await;
+    let (status, answer) = app.refresh(&expired).await;
     assert_eq!(
         (status, answer["error"]["code"].as_str()),
         (401, Some("token_expired"))
@@ -146,7 +134,7 @@ async fn revoked_and_deleted_groups_cannot_refresh_and_grace_is_bounded() {
         state.keys = app.state.keys.clone();
     })
     .await;
-    assert_eq!(refresh(&graceful, &expired).await.0, 200);
+    assert_eq!(graceful.refresh(&expired).await.0, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,7 +142,7 @@ async fn fifty_concurrent_refreshes_of_one_token_give_fifty_tokens() {
     let redis = RedisServer::start();
     let app = spawn_app(&redis.url()).await;
     let first = token(&app, json!({"user_group_id": "g"})).await;
-    let answers = futures::future::join_all((0..50).map(|_| refresh(&app, &first))).await;
+    let answers = futures::future::join_all((0..50).map(|_| app.refresh(&first))).await;
     let mut jtis = std::collections::HashSet::new();
     for (status, answer) in answers {
         assert_eq!(status, 200, "{answer}");
@@ -171,7 +159,7 @@ async fn fifty_concurrent_refreshes_of_one_token_give_fifty_tokens() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let answers = futures::future::join_all((0..50).map(|_| refresh(&app, &first))).await;
+    let answers = futures::future::join_all((0..50).map(|_| app.refresh(&first))).await;
     for (status, answer) in answers {
         assert_eq!(
             (status, answer["error"]["code"].as_str()),

@@ -25,19 +25,8 @@ async fn token(app: &TestApp, id: &str) -> String {
     body["user_group"]["token"].as_str().unwrap().to_owned()
 }
 
-async fn refresh(app: &TestApp, token: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .post(format!("{}/api/token/refresh", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 async fn refreshed(app: &TestApp, token: &str) -> String {
-    let (status, body) = refresh(app, token).await;
+    let (status, body) = app.refresh(token).await;
     assert_eq!(status, 200, "{body}");
     body["token"].as_str().unwrap().to_owned()
 }
@@ -49,7 +38,7 @@ async fn revoke(app: &TestApp, body: Value) -> (u16, Value) {
 /// The status and code of verify and of refresh for `token`.
 async fn judged(app: &TestApp, token: &str) -> [(u16, Option<String>); 2] {
     let (verify, verify_body) = app.verify(token).await;
-    let (refresh, refresh_body) = refresh(app, token).await;
+    let (refresh, refresh_body) = app.refresh(token).await;
     let code = |body: &Value| body["error"]["code"].as_str().map(str::to_owned);
     [(verify, code(&verify_body)), (refresh, code(&refresh_body))]
 }

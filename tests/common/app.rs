@@ -187,6 +187,21 @@ impl TestApp {
         )
     }
 
+    /// `POST /api/token/refresh` with the token as a bearer credential.
+    pub async fn refresh(&self, token: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/api/token/refresh", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent");
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
     /// An admin call (`method path`) with the operator key.
     pub async fn admin(&self, method: reqwest::Method, path: &str) -> (u16, Value) {
         let response = self

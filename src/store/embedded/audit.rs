@@ -41,16 +41,7 @@ pub(super) fn append(
     let cursor = {
         let mut events = txn.open_table(EVENTS).map_err(storage)?;
         let mut held = txn.open_table(HELD).map_err(storage)?;
-        let last = events
-            .range((group, 0, 0)..=(group, u64::MAX, u64::MAX))
-            .map_err(storage)?
-            .next_back()
-            .transpose()
-            .map_err(storage)?
-            .map(|(key, _)| {
-                let (_, ms, seq) = key.value();
-                (ms, seq)
-            });
+        let last = end_of(&events, group, End::Newest)?;
         // Positions only grow, even if the clock steps back.
         let ms = crate::store::feed::millis(now).max(last.map_or(0, |(ms, _)| ms));
         let seq = match last {
@@ -63,16 +54,7 @@ pub(super) fn append(
         let mut count = held.get(group).map_err(storage)?.map_or(0, |v| v.value()) + 1;
         let keep = u64::try_from(keep).unwrap_or(u64::MAX);
         while count > keep {
-            let oldest = events
-                .range((group, 0, 0)..=(group, u64::MAX, u64::MAX))
-                .map_err(storage)?
-                .next()
-                .transpose()
-                .map_err(storage)?
-                .map(|(key, _)| {
-                    let (_, ms, seq) = key.value();
-                    (ms, seq)
-                });
+            let oldest = end_of(&events, group, End::Oldest)?;
             let Some((ms, seq)) = oldest else { break };
             events.remove((group, ms, seq)).map_err(storage)?;
             count -= 1;
@@ -82,6 +64,31 @@ pub(super) fn append(
     };
     txn.commit().map_err(storage)?;
     Ok(cursor)
+}
+
+/// Which end of a group's events.
+enum End {
+    Oldest,
+    Newest,
+}
+
+/// The position (ms, sequence) of a group's oldest or newest event.
+fn end_of(
+    events: &redb::Table<(&str, u64, u64), &str>,
+    group: &str,
+    end: End,
+) -> Result<Option<(u64, u64)>, StoreError> {
+    let mut range = events
+        .range((group, 0, 0)..=(group, u64::MAX, u64::MAX))
+        .map_err(storage)?;
+    let found = match end {
+        End::Oldest => range.next(),
+        End::Newest => range.next_back(),
+    };
+    Ok(found.transpose().map_err(storage)?.map(|(key, _)| {
+        let (_, ms, seq) = key.value();
+        (ms, seq)
+    }))
 }
 
 pub(super) fn page(

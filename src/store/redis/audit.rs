@@ -13,7 +13,7 @@
 use redis::AsyncCommands as _;
 use tessera_verify::stored::redis_group_slot_tag;
 
-use super::{RedisStore, encode_id, unavailable};
+use super::{RedisStore, encode_id, stream_entries, unavailable};
 use crate::audit::{AuditEntry, AuditEvent, AuditKind, HourCount};
 use crate::domain::GroupId;
 use crate::store::{FeedCursor, StoreError};
@@ -80,19 +80,12 @@ impl RedisStore {
                 .query_async(&mut conn)
                 .await
                 .map_err(unavailable)?;
-            reply
+            stream_entries(reply, "e")?
                 .into_iter()
-                .map(|(stream_id, fields)| {
-                    let cursor = FeedCursor::parse(&stream_id).ok_or_else(|| {
-                        StoreError::Corrupt(format!("unexpected stream id {stream_id}"))
-                    })?;
-                    let text = match fields.as_slice() {
-                        [name, text] if name == "e" => text,
-                        _ => return Err(StoreError::Corrupt(format!("audit entry {stream_id}"))),
-                    };
+                .map(|(cursor, text)| {
                     Ok(AuditEntry {
                         cursor,
-                        event: crate::store::audit::decode_event(text)?,
+                        event: crate::store::audit::decode_event(&text)?,
                     })
                 })
                 .collect()

@@ -594,18 +594,12 @@ impl GroupStore for RedisStore {
                 .query_async(&mut conn)
                 .await
                 .map_err(unavailable)?;
-            reply
+            stream_entries(reply, "r")?
                 .into_iter()
-                .map(|(id, fields)| {
-                    let cursor = FeedCursor::parse(&id)
-                        .ok_or_else(|| StoreError::Corrupt(format!("unexpected stream id {id}")))?;
-                    let text = match fields.as_slice() {
-                        [name, text] if name == "r" => text,
-                        _ => return Err(StoreError::Corrupt(format!("feed entry {id}"))),
-                    };
+                .map(|(cursor, text)| {
                     Ok(FeedEntry {
                         cursor,
-                        revocation: feed::decode_revocation(text)?,
+                        revocation: feed::decode_revocation(&text)?,
                     })
                 })
                 .collect()
@@ -650,6 +644,25 @@ impl GroupStore for RedisStore {
 
 fn encode_id(id: &GroupId) -> String {
     URL_SAFE_NO_PAD.encode(id.as_str())
+}
+
+/// The entries of an `XRANGE`/`XREVRANGE` reply whose one field is
+/// `field`: each position and text.
+fn stream_entries(
+    reply: Vec<(String, Vec<String>)>,
+    field: &str,
+) -> Result<Vec<(FeedCursor, String)>, StoreError> {
+    reply
+        .into_iter()
+        .map(|(id, fields)| {
+            let cursor = FeedCursor::parse(&id)
+                .ok_or_else(|| StoreError::Corrupt(format!("unexpected stream id {id}")))?;
+            match <[String; 2]>::try_from(fields) {
+                Ok([name, text]) if name == field => Ok((cursor, text)),
+                _ => Err(StoreError::Corrupt(format!("stream entry {id}"))),
+            }
+        })
+        .collect()
 }
 
 fn unavailable(err: redis::RedisError) -> StoreError {
