@@ -337,3 +337,98 @@ async fn a_retention_of_zero_records_nothing() {
     assert_eq!(body["verifications"], json!([]));
     assert!(redis.cli(&["KEYS", "*audit*"]).trim().is_empty());
 }
+
+/// The same lifecycle on the embedded store, through the real binary: a
+/// session revoked through one of its tokens, the refusal and the
+/// revocation in the trail, and the export of the stopped store.
+#[tokio::test]
+async fn on_the_embedded_store_revocation_and_the_trail_work_end_to_end() {
+    use crate::storage::{KEY, serve};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut process, base) = serve(dir.path(), &[]).await;
+    let client = reqwest::Client::new();
+    let admin = |method: Method, path: &str, body: Option<Value>| {
+        let mut request = client
+            .request(method, format!("{base}{path}"))
+            .header("Authorization", format!("Token {KEY}"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let (_, created) = admin(
+        Method::POST,
+        "/api/user",
+        Some(json!({"user_group_id": "g"})),
+    )
+    .await;
+    let token = created["user_group"]["token"].as_str().unwrap().to_owned();
+    let (_, other) = admin(
+        Method::POST,
+        "/api/user",
+        Some(json!({"user_group_id": "g"})),
+    )
+    .await;
+    let other = other["user_group"]["token"].as_str().unwrap().to_owned();
+    let (status, body) = admin(
+        Method::POST,
+        "/api/token/revoke",
+        Some(json!({"token": token, "scope": "session"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let verify = |token: String| {
+        let request = client.post(format!("{base}/api/verify")).bearer_auth(token);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body["error"]["code"].as_str().map(str::to_owned))
+        }
+    };
+    assert_eq!(
+        verify(token.clone()).await,
+        (401, Some("token_revoked".into()))
+    );
+    assert_eq!(verify(other).await, (200, None), "the other session");
+
+    let (status, body) = admin(Method::GET, "/api/user/g/audit", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        kinds(&body["events"]),
+        ["verify_failed", "session_revoked", "issued", "created"]
+    );
+    assert_eq!(body["events"][0]["code"], "token_revoked");
+    assert_eq!(body["events"][1]["sid"], jwt_part(&token, 1)["sid"]);
+    let mut from_api = body["events"].as_array().unwrap().clone();
+    from_api.reverse();
+    // Stopped, the store is exported with the same events (and the hour
+    // of the one successful verification, flushed at shutdown).
+    assert!(process.terminate().success());
+    let mut command = tessera(dir.path());
+    command.args(["audit", "export"]);
+    let output = output_within_30s(command);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let (events, hours): (Vec<Value>, Vec<Value>) = lines
+        .into_iter()
+        .partition(|line| line["event"] != "verifications");
+    assert_eq!(events, from_api);
+    assert_eq!(hours.len(), 1, "{hours:?}");
+    assert_eq!(hours[0]["count"], 1);
+}

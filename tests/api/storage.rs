@@ -14,10 +14,10 @@ use crate::common::app::OPERATOR_KEY;
 use crate::common::process::{Tessera, output_within_30s, tessera, wait_status};
 use crate::common::{RedisServer, spawn_app};
 
-const KEY: &str = "storage-test-key-0123456789abcdefgh";
+pub(crate) const KEY: &str = "storage-test-key-0123456789abcdefgh";
 
 /// Starts the binary in `dir` with `envs`; returns it and its base URL.
-async fn serve(dir: &Path, envs: &[(&str, String)]) -> (Tessera, String) {
+pub(crate) async fn serve(dir: &Path, envs: &[(&str, String)]) -> (Tessera, String) {
     let mut command = tessera(dir);
     command
         .env("TESSERA_LISTEN", "127.0.0.1:0")
