@@ -105,7 +105,9 @@ pub async fn audit_trail(
 /// Records the refusal of `token` (`err`) in its group's trail when the
 /// token is one of this service's (its signature verifies) and its group
 /// exists. A forged token's claims name whatever the forger wrote, so it
-/// is never recorded against a group.
+/// is never recorded against a group. Past 1 refusal a second (30 at
+/// once) for one group, refusals are only counted in the metrics, so that
+/// nobody can flood a trail.
 pub async fn record_refusal(
     state: &AppState,
     caller: &CallerOf,
@@ -130,6 +132,10 @@ pub async fn record_refusal(
     let Ok(claims) = signed_claims(keys.keyset(), token) else {
         return;
     };
+    if !state.audit.admit_refusal(&claims.sub) {
+        state.metrics.audit_refusal_not_itemized();
+        return;
+    }
     let Ok(Some(record)) = state.store.get(&claims.sub).await else {
         return;
     };

@@ -166,14 +166,31 @@ pub fn hour_text(hour: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The audit trail as the service writes it: the retention and the
-/// in-memory verification counts.
-#[derive(Debug)]
+/// How many refusals of one group are itemized: 1 a second, 30 at once.
+/// Whoever holds an expired token of a group could otherwise fill the
+/// group's trail with refusals and push the events that matter out of
+/// the retention.
+fn refusal_quota() -> governor::Quota {
+    governor::Quota::per_second(std::num::NonZeroU32::MIN)
+        .allow_burst(std::num::NonZeroU32::new(30).unwrap_or(std::num::NonZeroU32::MIN))
+}
+
+/// The audit trail as the service writes it: the retention, the
+/// in-memory verification counts and the per-group pace of refusals.
 pub struct Audit {
     /// Events kept per group; `0`: no trail.
     pub retention: usize,
     /// Successful verifications not yet added to the store.
     pub counts: VerificationCounts,
+    refusals: governor::DefaultKeyedRateLimiter<GroupId>,
+}
+
+impl std::fmt::Debug for Audit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Audit")
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Audit {
@@ -182,7 +199,14 @@ impl Audit {
         Self {
             retention,
             counts: VerificationCounts::default(),
+            refusals: governor::RateLimiter::keyed(refusal_quota()),
         }
+    }
+
+    /// Whether a refusal of a token of `id` may be itemized now (see
+    /// [`refusal_quota`]); the caller counts those that may not.
+    pub fn admit_refusal(&self, id: &GroupId) -> bool {
+        self.refusals.check_key(id).is_ok()
     }
 
     /// Whether events are recorded.
@@ -242,5 +266,7 @@ pub async fn flush_every(
         tick.tick().await;
         let Some(audit) = audit.upgrade() else { return };
         audit.flush(store.as_ref()).await;
+        // Forget the pace of groups that have been quiet.
+        audit.refusals.retain_recent();
     }
 }

@@ -140,6 +140,7 @@ pub struct Metrics {
     tokens_issued: Family<AlgLabels, Counter>,
     verifications: Family<VerifyLabels, Counter>,
     groups_created: Counter,
+    audit_refusals_not_itemized: Counter,
     store_duration: HistogramFamily<StoreOpLabels>,
     store_errors: Family<StoreErrorLabels, Counter>,
     key_age: Gauge<f64, std::sync::atomic::AtomicU64>,
@@ -193,6 +194,12 @@ impl Metrics {
             "User groups created by get-user",
             groups_created.clone(),
         );
+        let audit_refusals_not_itemized = Counter::default();
+        registry.register(
+            "tessera_audit_refusals_not_itemized",
+            "Refused tokens not written to their group's audit trail: the group's refusals came faster than 1/s (burst 30)",
+            audit_refusals_not_itemized.clone(),
+        );
         let store_duration: HistogramFamily<StoreOpLabels> =
             Family::new_with_constructor(latency_histogram);
         registry.register(
@@ -232,6 +239,7 @@ impl Metrics {
             tokens_issued,
             verifications,
             groups_created,
+            audit_refusals_not_itemized,
             store_duration,
             store_errors,
             key_age,
@@ -284,6 +292,13 @@ impl Metrics {
     pub fn group_created(&self) {
         if cfg!(feature = "metrics") {
             self.groups_created.inc();
+        }
+    }
+
+    /// One refusal left out of its group's audit trail (too many).
+    pub fn audit_refusal_not_itemized(&self) {
+        if cfg!(feature = "metrics") {
+            self.audit_refusals_not_itemized.inc();
         }
     }
 

@@ -300,6 +300,39 @@ async fn verifications_are_counted_per_hour_and_forgeries_leave_no_trace() {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     assert_eq!(body["verifications"], json!([{"hour": hour, "count": 3}]));
 
+    // Refusals of one group are itemized at a bounded pace, the rest
+    // counted: an expired token cannot flush the trail.
+    let expired = app.token_issued_at("g", -chrono::Duration::days(2)).await;
+    let started = std::time::Instant::now();
+    for _ in 0..60 {
+        assert_eq!(app.verify(&expired).await.0, 401);
+    }
+    let refilled = usize::try_from(started.elapsed().as_secs()).unwrap() + 1;
+    let events = trail(&app, "g", "?limit=1000").await["events"].clone();
+    let itemized = kinds(&events)
+        .iter()
+        .filter(|kind| **kind == "verify_failed")
+        .count();
+    assert!(
+        (30..=30 + refilled).contains(&itemized),
+        "{itemized} itemized"
+    );
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counted: usize = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("tessera_audit_refusals_not_itemized_total "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap();
+    assert_eq!(itemized + counted, 60);
+
     // Unknown group, bad paging.
     for (path, status) in [
         ("/api/user/nobody/audit", 404),
