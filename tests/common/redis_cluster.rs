@@ -28,6 +28,45 @@ fn cluster_port(taken: &[u16]) -> u16 {
     }
 }
 
+/// Starts one cluster node on a free port and waits for its `PONG`. A
+/// port found free can be taken by another test before the server binds
+/// it: a node that exits is started again on another port.
+fn spawn_node(dir: &std::path::Path, taken: &[u16]) -> (u16, Child) {
+    for _ in 0..10 {
+        let port = cluster_port(taken);
+        let node_dir = dir.join(port.to_string());
+        std::fs::create_dir_all(&node_dir).expect("node dir");
+        let mut child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
+            .args(["--cluster-require-full-coverage", "no"])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            .arg("--dir")
+            .arg(&node_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            let pong = Command::new("redis-cli")
+                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "PING"])
+                .output()
+                .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).contains("PONG"));
+            if pong {
+                return (port, child);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("no cluster node could be started");
+}
+
 fn bindable(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
@@ -36,34 +75,14 @@ impl RedisCluster {
     /// Starts three masters and joins them; waits until the cluster is ok.
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut ports = Vec::new();
+        let mut nodes: Vec<(u16, Option<Child>)> = Vec::new();
         for _ in 0..3 {
-            let port = cluster_port(&ports);
-            ports.push(port);
+            let taken: Vec<u16> = nodes.iter().map(|(port, _)| *port).collect();
+            let (port, child) = spawn_node(dir.path(), &taken);
+            nodes.push((port, Some(child)));
         }
-        let nodes = ports
-            .iter()
-            .map(|port| {
-                let node_dir = dir.path().join(port.to_string());
-                std::fs::create_dir_all(&node_dir).expect("node dir");
-                let child = Command::new("redis-server")
-                    .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-                    .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
-                    .args(["--cluster-require-full-coverage", "no"])
-                    .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
-                    .arg("--dir")
-                    .arg(&node_dir)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("redis-server");
-                (*port, Some(child))
-            })
-            .collect();
+        let ports: Vec<u16> = nodes.iter().map(|(port, _)| *port).collect();
         let cluster = Self { nodes, _dir: dir };
-        for port in &ports {
-            cluster.wait_for(*port, "PING", "PONG");
-        }
         let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let created = Command::new("redis-cli")
             .arg("--cluster")
