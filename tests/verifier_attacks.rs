@@ -56,7 +56,7 @@ impl Fixture {
         let now = self.now.timestamp();
         json!({
             "iss": ISSUER, "aud": "dashboards", "sub": "example_1",
-            "iat": now, "nbf": now, "exp": now + 3600, "jti": "j",
+            "iat": now, "nbf": now, "exp": now + 3600, "jti": "jti-of-sixteen-or-more",
             "team_id": 3, "name": "Example 1", "mapping": {"40": "213"},
             "properties": {"filterValue": "value"}, "gen": 1
         })
