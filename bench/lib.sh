@@ -26,7 +26,7 @@ bench_setup() { # starts a private Redis and tessera on it
 }
 
 bench_build() {
-  cargo build --release --quiet --bin tessera --example renderer
+  cargo build --release --quiet --bin tessera --example renderer --example floor
   BENCH_WORK=$(mktemp -d)
   BENCH_PIDS=()
   trap 'kill "${BENCH_PIDS[@]}" 2>/dev/null || true; rm -rf "$BENCH_WORK"' EXIT
@@ -80,4 +80,20 @@ bench_run() { # NAME wrk-args...
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   printf '%-36s %10s req/s   p50 %8s   p99 %8s\n' "$name" "$rps" "$p50" "$p99"
+  BENCH_RPS=$rps
+}
+
+bench_floor() { # starts the floor server (examples/floor.rs) on core 0 on $REDIS_URL; sets FLOOR and FLOOR_TOKEN
+  local port
+  port=$(bench_free_port)
+  FLOOR="http://127.0.0.1:$port"
+  FLOOR_LISTEN="127.0.0.1:$port" FLOOR_REDIS_URL="$REDIS_URL" \
+    taskset -c 0 target/release/examples/floor >/dev/null 2>&1 &
+  BENCH_PIDS+=($!)
+  bench_wait "$FLOOR/hello"
+  FLOOR_TOKEN=$(curl -fsS "$FLOOR/token")
+}
+
+bench_ratio() { # NAME RATE FLOOR_RATE: prints RATE / FLOOR_RATE
+  python3 -c "import sys; print(f'{sys.argv[1]:<52} {float(sys.argv[2]) / float(sys.argv[3]):.3f}')" "$1" "$2" "$3"
 }

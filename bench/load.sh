@@ -3,7 +3,9 @@
 # in one run against a release build and a private redis-server on loopback.
 # get-user runs twice: with the operator key (TESSERA_API_KEY, checked in
 # memory) and with a stored API key (one more Redis lookup per request).
-# The service and Redis are pinned to core 0, wrk to core 1.
+# Each is also printed as a ratio to its floor (examples/floor.rs: the same
+# libraries doing only the irreducible work), measured in the same run.
+# The service, the floor and Redis are pinned to core 0, wrk to core 1.
 #
 #   bench/load.sh [seconds per run, default 10] [connections, default 32]
 #
@@ -17,9 +19,16 @@ source bench/lib.sh
 bench_setup
 bench_get_user >/dev/null
 
-echo "release build, ${BENCH_SECONDS}s per run, $BENCH_CONNECTIONS connections, wrk on core 1, tessera+redis on core 0"
-bench_run "GET /healthz" "$BASE/healthz"
-bench_run "POST /api/user (existing)" -s bench/get_user.lua "$BASE/api/user"
+bench_floor
+
+echo "release build, ${BENCH_SECONDS}s per run, $BENCH_CONNECTIONS connections, wrk on core 1, tessera+redis+floor on core 0"
+bench_run "floor: GET /hello" "$FLOOR/hello"; floor_hello=$BENCH_RPS
+bench_run "floor: Redis GET + Ed25519 sign" "$FLOOR/get-sign"; floor_sign=$BENCH_RPS
+bench_run "GET /healthz" "$BASE/healthz"; healthz=$BENCH_RPS
+bench_run "POST /api/user (existing)" -s bench/get_user.lua "$BASE/api/user"; existing=$BENCH_RPS
 stored_key=$(TESSERA_REDIS_URL=$REDIS_URL target/release/tessera api-keys create --name bench 2>/dev/null)
-TESSERA_BENCH_KEY=$stored_key bench_run "POST /api/user (stored key)" -s bench/get_user.lua "$BASE/api/user"
+TESSERA_BENCH_KEY=$stored_key bench_run "POST /api/user (stored key)" -s bench/get_user.lua "$BASE/api/user"; stored=$BENCH_RPS
 bench_run "GET /healthz (again)" "$BASE/healthz"
+bench_ratio "/healthz / floor hello" "$healthz" "$floor_hello"
+bench_ratio "get-user (existing) / floor GET+sign" "$existing" "$floor_sign"
+bench_ratio "get-user stored key / environment key" "$stored" "$existing"

@@ -37,12 +37,22 @@ pub fn show_duration(duration: Duration) -> String {
     }
 }
 
-/// `--audit-retention`: 0 (off) to 1 000 000 events per group.
-fn parse_audit_retention(text: &str) -> Result<usize, String> {
+/// A count from 0 (off) to 1 000 000.
+fn parse_count(text: &str, what: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if n <= 1_000_000 => Ok(n),
-        _ => Err("an audit retention is a number of events from 0 (off) to 1000000".into()),
+        _ => Err(format!("{what} is a number from 0 (off) to 1000000")),
     }
+}
+
+/// `--audit-retention`: 0 (off) to 1 000 000 events per group.
+fn parse_audit_retention(text: &str) -> Result<usize, String> {
+    parse_count(text, "an audit retention (events per group)")
+}
+
+/// `--verify-cache`: 0 (off) to 1 000 000 tokens.
+fn parse_verify_cache(text: &str) -> Result<usize, String> {
+    parse_count(text, "a verify cache size (tokens)")
 }
 
 /// A key prefix without braces: Tessera wraps a group's record key in a
@@ -290,6 +300,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_LEEWAY", default_value = "60s", value_parser = humantime::parse_duration)]
     pub leeway: Duration,
 
+    /// Tokens /api/verify remembers as verified (signature and claims; the
+    /// store check still runs on every call); 0 turns the cache off. At
+    /// most 1000000.
+    #[arg(long, env = "TESSERA_VERIFY_CACHE", default_value_t = crate::token::DEFAULT_VERIFY_CACHE, value_parser = parse_verify_cache)]
+    pub verify_cache: usize,
+
     /// Whether /api/verify also checks the store (group exists, not revoked).
     #[arg(long, env = "TESSERA_VERIFY_CHECK_STORE", default_value_t = true, action = clap::ArgAction::Set)]
     pub verify_check_store: bool,
@@ -377,6 +393,8 @@ mod tests {
         }
         assert_eq!(parse_audit_retention("0"), Ok(0));
         assert_eq!(parse_audit_retention("1000000"), Ok(1_000_000));
+        assert_eq!(super::parse_verify_cache("0"), Ok(0));
+        assert!(super::parse_verify_cache("1000001").is_err());
         for bad in ["1000001", "-1", "x", ""] {
             assert!(parse_audit_retention(bad).is_err(), "{bad}");
         }

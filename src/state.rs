@@ -38,6 +38,10 @@ pub struct AppState {
     pub metrics_route: bool,
     /// Rate limits per admin key and per client address.
     pub limits: Arc<crate::api::RateLimits>,
+    /// Tokens `/api/verify` verified lately (signature and claims only).
+    pub verified: Arc<crate::token::VerifiedTokens>,
+    /// Stored API keys admitted within the last second.
+    pub admitted: Arc<crate::auth::AdmittedKeys>,
     /// The audit trail's settings and pending verification counts.
     pub audit: Arc<crate::audit::Audit>,
     /// Set when shutdown begins: `/readyz` answers `503` from then on.

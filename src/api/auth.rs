@@ -2,8 +2,9 @@
 //!
 //! The key comes as `Authorization: Token <key>` (or `Bearer <key>`). It is
 //! hashed at once; the hash is compared with the operator's
-//! `TESSERA_API_KEY` and looked up in the store. The clear key is never
-//! logged, stored or echoed.
+//! `TESSERA_API_KEY` and looked up in the store (a key the store admitted
+//! is trusted for one second, `crate::auth::AdmittedKeys`). The clear key
+//! is never logged, stored or echoed.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -68,9 +69,18 @@ async fn authenticate(
         }
         return Ok((None, ApiKeyScope::Admin));
     }
-    let found = match state.store.find_api_key(&hash).await? {
-        Some(record) => (Some(record.name), record.scope),
-        None => return Err(unauthorized("unknown or revoked API key")),
+    let now = state.clock.now().timestamp();
+    let found = match state.admitted.get(&hash, now) {
+        Some((name, scope)) => (Some(name), scope),
+        None => match state.store.find_api_key(&hash).await? {
+            Some(record) => {
+                state
+                    .admitted
+                    .remember(hash.clone(), record.name.clone(), record.scope, now);
+                (Some(record.name), record.scope)
+            }
+            None => return Err(unauthorized("unknown or revoked API key")),
+        },
     };
     if let Some(limit) = &state.limits.admin {
         limit.check(&hash.as_str().to_owned())?;

@@ -6,6 +6,8 @@
 //! too (the group exists and the token's generation is current); when that
 //! check is needed and the store is down, the answer is `503`, never a pass.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -20,7 +22,7 @@ use tessera_verify::authorization::{self, Scheme};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::token::revocation::current_group;
-use crate::token::{Claims, verify};
+use crate::token::{Claims, NoKeys, verify};
 
 /// The handler.
 #[utoipa::path(
@@ -66,18 +68,25 @@ pub async fn verify_token(
     }
 }
 
-/// Verifies `token` with the service's keys and policy, then, when the
-/// store check is on, that its group still exists unrevoked.
-pub async fn verified_claims(state: &AppState, token: &str) -> Result<Claims, ApiError> {
-    let keys = state.keys.loaded()?;
-    let claims = verify(
-        keys.keyset(),
-        &state.tokens.verify,
-        token,
-        state.clock.now(),
-    )?;
+/// Verifies `token` with the service's keys and policy (or finds it
+/// verified lately under the same keys), then, when the store check is on,
+/// that its group still exists unrevoked and the token is not denied.
+pub async fn verified_claims(state: &AppState, token: &str) -> Result<Arc<Claims>, ApiError> {
+    let now = state.clock.now();
+    let keys = state.keys.snapshot();
+    let ring = keys.ring.as_ref().ok_or(NoKeys)?;
+    let claims = match state.verified.get(token, now.timestamp(), keys.version) {
+        Some(claims) => claims,
+        None => {
+            let claims = Arc::new(verify(ring.keyset(), &state.tokens.verify, token, now)?);
+            state
+                .verified
+                .remember(token, claims.clone(), now.timestamp(), keys.version);
+            claims
+        }
+    };
     if state.verify_check_store {
-        current_group(state.store.as_ref(), &claims, state.clock.now()).await?;
+        current_group(state.store.as_ref(), &claims, now).await?;
     }
     Ok(claims)
 }

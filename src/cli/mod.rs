@@ -53,7 +53,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP service (the default when no subcommand is given).
     #[command(after_help = ENVIRONMENT_HELP)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create, list and revoke admin API keys.
     #[command(subcommand)]
     ApiKeys(ApiKeysCommand),
@@ -91,7 +91,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         None => serve::run(cli.serve).await,
-        Some(Command::Serve(args)) => serve::run(args).await,
+        Some(Command::Serve(args)) => serve::run(*args).await,
         Some(Command::ApiKeys(command)) => api_keys::run(command).await,
         Some(Command::Keys(command)) => keys::run(command).await,
         Some(Command::Token(command)) => token::run(command).await.map_err(Failure::from),

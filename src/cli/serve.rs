@@ -127,6 +127,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         cors: args.cors_origins.clone(),
         draining: Arc::new(AtomicBool::new(false)),
         audit: Arc::new(crate::audit::Audit::new(args.audit_retention)),
+        admitted: Arc::new(crate::auth::AdmittedKeys::new(crate::auth::ADMITTED_KEYS)),
+        verified: Arc::new(crate::token::VerifiedTokens::new(args.verify_cache)),
         metrics,
         metrics_route: args.metrics_listen.is_none(),
         limits: Arc::new(RateLimits::new(

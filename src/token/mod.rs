@@ -16,6 +16,7 @@ pub mod revocation;
 mod sealing;
 mod self_test;
 mod stored_ring;
+mod verified;
 
 pub use error::KeyError;
 pub use issuer::{IssuedToken, Session, TokenIssuer};
@@ -33,3 +34,4 @@ pub use tessera_verify::{
     SignedToken, TokenError, VerifyPolicy, VerifyingKey, verify, verify_signature,
     verify_with_grace,
 };
+pub use verified::{DEFAULT_VERIFY_CACHE, VerifiedTokens};

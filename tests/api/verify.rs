@@ -294,3 +294,68 @@ async fn restoring_an_export_after_a_revoke_or_delete_never_revives_old_tokens()
         assert_eq!(app.verify(&new_token).await.0, 200, "{group}");
     }
 }
+
+/// A repeated token is answered from the verified-token cache, which never
+/// skips the store check, never outlives the token's `exp` and never
+/// survives a key change.
+#[tokio::test]
+async fn the_verified_token_cache_keeps_every_check_that_can_change() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let redis = RedisServer::start();
+    let app = crate::common::app::spawn_app_with(&redis.url(), |state| {
+        let mut tokens = crate::common::app::policy();
+        tokens.verify.leeway = Duration::ZERO;
+        state.tokens = Arc::new(tokens);
+    })
+    .await;
+    let code =
+        |(status, body): (u16, Value)| (status, body["error"]["code"].as_str().map(str::to_owned));
+
+    // Revoked after it was cached: refused.
+    let (token, _) = token_for(&app, "r").await;
+    assert_eq!(code(app.verify(&token).await), (200, None));
+    assert_eq!(code(app.verify(&token).await), (200, None));
+    assert_eq!(
+        app.admin(reqwest::Method::POST, "/api/user/r/revoke")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        code(app.verify(&token).await),
+        (401, Some("token_revoked".into()))
+    );
+
+    // Expiring in a second: refused once expired, cached or not.
+    let (status, body) = app
+        .get_user(&json!({"user_group_id": "e", "expires_in": 1}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let short = body["user_group"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(code(app.verify(&short).await), (200, None));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match code(app.verify(&short).await) {
+            (200, None) => assert!(Instant::now() < deadline, "still valid"),
+            other => {
+                assert_eq!(other, (401, Some("token_expired".into())));
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The keys change: a cached token of a key no longer held is refused.
+    let (token, _) = token_for(&app, "k").await;
+    assert_eq!(code(app.verify(&token).await), (200, None));
+    let dir = tempfile::tempdir().unwrap();
+    let (other_ring, _) =
+        tessera::token::KeyRing::load_or_init(dir.path(), chrono::Utc::now()).unwrap();
+    app.state.keys.replace(other_ring);
+    assert_eq!(
+        code(app.verify(&token).await),
+        (401, Some("token_unknown_key".into()))
+    );
+}

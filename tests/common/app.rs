@@ -87,6 +87,12 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
         audit: Arc::new(tessera::audit::Audit::new(
             tessera::audit::DEFAULT_RETENTION,
         )),
+        admitted: Arc::new(tessera::auth::AdmittedKeys::new(
+            tessera::auth::ADMITTED_KEYS,
+        )),
+        verified: Arc::new(tessera::token::VerifiedTokens::new(
+            tessera::token::DEFAULT_VERIFY_CACHE,
+        )),
         limits: tessera::api::RateLimits::off(),
         metrics,
         metrics_route: true,

@@ -61,6 +61,7 @@ mod rejection;
 mod revocation;
 
 pub use auth::{OutcomeObserver, RendererAuth, RendererAuthConfig};
+pub use cache::{BoundedCache, Weigh};
 pub use extractor::{UserGroup, VerifiedToken};
 pub use feed::{FEED_POLL_EVERY, RevocationFeedConfig};
 pub use key_source::{
