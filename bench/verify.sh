@@ -43,7 +43,7 @@ bench_floor
 # A second service on the same store with the verified-token cache off:
 # every /api/verify checks the signature.
 api_cached=$BASE
-bench_serve TESSERA_REDIS_URL="$REDIS_URL" TESSERA_VERIFY_CACHE=0
+BENCH_ISSUER=$BASE bench_serve TESSERA_REDIS_URL="$REDIS_URL" TESSERA_VERIFY_CACHE=0
 api_fresh=$BASE
 
 echo "release build, ${BENCH_SECONDS}s per run, $BENCH_CONNECTIONS connections, wrk on core 1, servers on core 0"
