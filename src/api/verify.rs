@@ -21,7 +21,7 @@ use tessera_verify::authorization::{self, Scheme};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
-use crate::token::revocation::current_group;
+use crate::token::revocation::check_current;
 use crate::token::{Claims, NoKeys, verify};
 
 /// The handler.
@@ -86,7 +86,7 @@ pub async fn verified_claims(state: &AppState, token: &str) -> Result<Arc<Claims
         }
     };
     if state.verify_check_store {
-        current_group(state.store.as_ref(), &claims, now).await?;
+        check_current(state.store.as_ref(), &claims, now).await?;
     }
     Ok(claims)
 }

@@ -47,23 +47,36 @@ pub struct Upserted {
     pub created: bool,
 }
 
-/// What the store says of one token: its group as stored now (`None` when
-/// gone) and whether its `jti` or `sid` is on the group's deny-list.
+/// What the store says of one token: its group's stored record (`None`
+/// when gone), still encoded, and whether its `jti` or `sid` is on the
+/// group's deny-list. The record is decoded only by who needs it whole
+/// (refresh); a verification reads its generation alone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenState {
-    /// The group of the token's `sub`.
-    pub record: Option<GroupRecord>,
+    /// The stored record of the token's `sub`, as the store holds it.
+    pub stored: Option<Vec<u8>>,
     /// Whether the token or its session was revoked.
     pub denied: bool,
 }
 
 impl TokenState {
     /// The state as the verifier's rule reads it.
-    pub fn standing(&self) -> tessera_verify::Standing {
-        tessera_verify::Standing {
-            generation: self.record.as_ref().map(tessera_verify::stored::generation),
+    pub fn standing(&self) -> Result<tessera_verify::Standing, StoreError> {
+        let generation = self
+            .stored
+            .as_deref()
+            .map(tessera_verify::stored::decode_generation)
+            .transpose()
+            .map_err(|err| StoreError::Corrupt(format!("stored group record: {err}")))?;
+        Ok(tessera_verify::Standing {
+            generation,
             denied: self.denied,
-        }
+        })
+    }
+
+    /// The group's record, decoded and checked.
+    pub fn record(&self) -> Result<Option<GroupRecord>, StoreError> {
+        self.stored.as_deref().map(codec::decode).transpose()
     }
 }
 

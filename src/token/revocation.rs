@@ -28,17 +28,35 @@ pub enum VerifyFailure {
     Store(#[from] StoreError),
 }
 
-/// The token's group as stored now, unless the group is gone, revoked
-/// since the token was issued, or the token or its session is denied
-/// (`token_revoked`).
+/// Fails with `token_revoked` unless the token's group exists with the
+/// token's generation and neither the token nor its session is denied.
+pub async fn check_current(
+    store: &dyn GroupStore,
+    claims: &Claims,
+    now: DateTime<Utc>,
+) -> Result<(), VerifyFailure> {
+    let state = store.token_state(claims, now).await?;
+    if state.standing()?.admits(claims) {
+        Ok(())
+    } else {
+        Err(TokenError::Revoked.into())
+    }
+}
+
+/// [`check_current`], and the group's record as stored now (for a refresh,
+/// which carries its current fields).
 pub async fn current_group(
     store: &dyn GroupStore,
     claims: &Claims,
     now: DateTime<Utc>,
 ) -> Result<GroupRecord, VerifyFailure> {
     let state = store.token_state(claims, now).await?;
-    match state.record {
-        Some(record) if state.standing().admits(claims) => Ok(record),
+    match state.record()? {
+        Some(record)
+            if !state.denied && tessera_verify::stored::generation(&record).admits(claims) =>
+        {
+            Ok(record)
+        }
         _ => Err(TokenError::Revoked.into()),
     }
 }
@@ -58,7 +76,7 @@ impl RevocationSource for StoreRevocations {
         self.store
             .token_state(claims, self.clock.now())
             .await
-            .map(|state| state.standing())
+            .and_then(|state| state.standing())
             .map_err(|err| SourceUnavailable(err.to_string()))
     }
 }

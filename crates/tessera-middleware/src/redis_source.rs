@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tessera_verify::feed::Denial;
-use tessera_verify::stored::{decode_record, generation, redis_denial_key, redis_group_key};
+use tessera_verify::stored::{decode_generation, redis_denial_key, redis_group_key};
 use tessera_verify::{Claims, Standing};
 
 use crate::revocation::{RevocationSource, SourceUnavailable};
@@ -93,8 +93,7 @@ impl RevocationSource for RedisRevocations {
         let stored = values.first_mut().and_then(Option::take);
         let generation = stored
             .map(|bytes| {
-                decode_record(&bytes)
-                    .map(|record| generation(&record))
+                decode_generation(&bytes)
                     .map_err(|err| SourceUnavailable(format!("stored group record: {err}")))
             })
             .transpose()?;

@@ -41,10 +41,47 @@ pub fn decode_record(bytes: &[u8]) -> Result<GroupRecord, serde_json::Error> {
     serde_json::from_slice(bytes)
 }
 
+/// The generation of a stored record, read without decoding (and
+/// checking) the rest of it: what a revocation check needs, at a fraction
+/// of [`decode_record`]'s cost.
+pub fn decode_generation(bytes: &[u8]) -> Result<GroupGeneration, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Generation {
+        team_id: u64,
+        r#gen: u64,
+    }
+    let Generation { team_id, r#gen } = serde_json::from_slice(bytes)?;
+    Ok(GroupGeneration { team_id, r#gen })
+}
+
 /// The generation a stored record gives its tokens.
 pub fn generation(record: &GroupRecord) -> GroupGeneration {
     GroupGeneration {
         team_id: record.team_id.get(),
         r#gen: record.r#gen,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode_generation, decode_record, generation};
+
+    #[test]
+    fn the_generation_alone_matches_the_whole_record() {
+        let stored = br#"{"team_id":7,"provided_id":"g","name":"G","mapping":{"40":"213"},"properties":{"t":"x"},"gen":3,"created_at":"2026-11-30T00:00:00Z","updated_at":"2026-11-30T00:00:00Z"}"#;
+        let whole = decode_record(stored).map(|record| generation(&record));
+        assert_eq!(decode_generation(stored).ok(), whole.ok());
+        assert_eq!(
+            decode_generation(stored).map(|g| (g.team_id, g.r#gen)).ok(),
+            Some((7, 3))
+        );
+        for bad in [
+            &b"{}"[..],
+            b"{\"team_id\":1}",
+            b"{\"team_id\":\"1\",\"gen\":1}",
+            b"not json",
+        ] {
+            assert!(decode_generation(bad).is_err());
+        }
     }
 }

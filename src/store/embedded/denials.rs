@@ -12,7 +12,7 @@ use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition}
 use tessera_verify::Claims;
 use tessera_verify::feed::Denial;
 
-use super::{read_group_in, storage};
+use super::{GROUPS, storage};
 use crate::domain::GroupId;
 use crate::store::{StoreError, TokenState};
 
@@ -90,7 +90,12 @@ pub(super) fn token_state(
     now: DateTime<Utc>,
 ) -> Result<TokenState, StoreError> {
     let txn = db.begin_read().map_err(storage)?;
-    let record = read_group_in(&txn, claims.sub.as_str())?;
+    let stored = txn
+        .open_table(GROUPS)
+        .map_err(storage)?
+        .get(claims.sub.as_str())
+        .map_err(storage)?
+        .map(|bytes| bytes.value().to_vec());
     let now = millis(now);
     let entries = txn.open_table(DENY).map_err(storage)?;
     let mut denied = false;
@@ -100,7 +105,7 @@ pub(super) fn token_state(
             .map_err(storage)?;
         denied |= until.is_some_and(|until| until.value() > now);
     }
-    Ok(TokenState { record, denied })
+    Ok(TokenState { stored, denied })
 }
 
 /// How many entries the list holds (expired ones not yet swept included).

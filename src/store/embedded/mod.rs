@@ -163,10 +163,7 @@ fn raise_floor(txn: &redb::WriteTransaction, id: &str, floor: u64) -> Result<(),
 }
 
 fn read_group(db: &Database, id: &str) -> Result<Option<GroupRecord>, StoreError> {
-    read_group_in(&db.begin_read().map_err(storage)?, id)
-}
-
-fn read_group_in(txn: &redb::ReadTransaction, id: &str) -> Result<Option<GroupRecord>, StoreError> {
+    let txn = db.begin_read().map_err(storage)?;
     let table = txn.open_table(GROUPS).map_err(storage)?;
     let found = table.get(id).map_err(storage)?;
     found.map(|bytes| decode(bytes.value())).transpose()

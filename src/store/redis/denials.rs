@@ -10,7 +10,7 @@ use tessera_verify::Claims;
 use tessera_verify::feed::Denial;
 use tessera_verify::stored::redis_denial_key;
 
-use super::{RedisStore, decode, unavailable};
+use super::{RedisStore, unavailable};
 use crate::domain::GroupId;
 use crate::store::{StoreError, TokenState};
 
@@ -60,11 +60,8 @@ impl RedisStore {
                 .await
                 .map_err(unavailable)?;
             let denied = values.iter().skip(1).any(Option::is_some);
-            let record = match values.first_mut().and_then(Option::take) {
-                Some(bytes) => Some(decode(&bytes)?),
-                None => None,
-            };
-            Ok(TokenState { record, denied })
+            let stored = values.first_mut().and_then(Option::take);
+            Ok(TokenState { stored, denied })
         })
         .await
     }
