@@ -239,7 +239,10 @@ fn wrong_shapes_are_malformed() {
     let four = format!("{good}.{}", parts[2]);
     let padded = format!("{}=.{}.{}", parts[0], parts[1], parts[2]);
     let padded_sig = format!("{good}==");
-    let plus = good.replacen('-', "+", 1).replacen('_', "/", 1);
+    // Standard base64 characters where base64url has its own (always
+    // present, whatever the token's bytes).
+    let plus = format!("{}.{}.+{}", parts[0], parts[1], &parts[2][1..]);
+    let slash = format!("{}./{}.{}", parts[0], &parts[1][1..], parts[2]);
     let spaced = format!(" {good}");
     let big = format!(
         "{}.{}.{}",
@@ -253,7 +256,8 @@ fn wrong_shapes_are_malformed() {
         ("four segments", four),
         ("padding in the header", padded),
         ("padding in the signature", padded_sig),
-        ("+ or / characters", plus),
+        ("a + character", plus),
+        ("a / character", slash),
         ("leading space", spaced),
         ("20 KB token", big),
         ("dots only", "..".to_owned()),

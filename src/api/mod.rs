@@ -37,6 +37,7 @@ pub use cors::{CorsOrigins, CorsOriginsError};
 pub use extract::{JsonObject, MaybeJsonObject};
 pub use jwks::JWKS_MAX_AGE_SECS;
 pub use rate_limit::{Limit, Rate, RateLimits, RateSetting, TrustedProxies, parse_trusted_proxies};
+pub use user::GetUserRequest;
 pub use verify::bearer_token;
 
 /// The largest request body accepted, in bytes.

@@ -78,8 +78,8 @@ impl ApiKeyHash {
 }
 
 /// The operator's label for a key: 1..=64 of `[A-Za-z0-9_.-]`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct ApiKeyName(String);
 
 tessera_verify::validated_string!(ApiKeyName, ParseError);

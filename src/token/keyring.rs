@@ -30,8 +30,8 @@ use tessera_verify::ParseError;
 const MANIFEST: &str = "keyring.json";
 
 /// A key id: 1..=64 of `[A-Za-z0-9_-]`, so it is always a safe file name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Kid(String);
 
 tessera_verify::validated_string!(Kid, ParseError);

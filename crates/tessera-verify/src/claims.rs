@@ -91,8 +91,8 @@ pub fn is_id_text(value: &str, lengths: std::ops::RangeInclusive<usize>) -> bool
 }
 
 /// A session id: 16 to 64 of `[A-Za-z0-9_-]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct SessionId(String);
 
 crate::validated_string!(SessionId, crate::ParseError);
@@ -105,8 +105,8 @@ impl SessionId {
 }
 
 /// A token id (`jti`): 16 to 64 of `[A-Za-z0-9_-]`, unique per token.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct TokenId(String);
 
 crate::validated_string!(TokenId, crate::ParseError);

@@ -2,7 +2,8 @@
 //! newtypes): the conversions every validated string newtype
 //! needs, written once. The type keeps its own `parse` constructor (the one
 //! place its rule is checked); the macro adds `as_str`, `Display`,
-//! `Borrow<str>`, `From<T> for String`, and `TryFrom<String>` through `parse`, which is
+//! `Borrow<str>`, `Serialize` (borrowed), `From<T> for String`, and
+//! `TryFrom<String>` through `parse`, which is
 //! what serde's `try_from = "String"` uses, so stored data is re-validated
 //! when read back.
 
@@ -34,6 +35,13 @@ macro_rules! validated_string {
         impl std::borrow::Borrow<str> for $type {
             fn borrow(&self) -> &str {
                 &self.0
+            }
+        }
+
+        /// Serializes as its text, borrowed (no copy of the string).
+        impl ::serde::Serialize for $type {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
             }
         }
 

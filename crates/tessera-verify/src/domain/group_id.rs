@@ -1,7 +1,7 @@
 //! `GroupId`: the caller's own id for a user group (`user_group_id`, echoed
 //! back as `provided_id`).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::FieldError;
@@ -11,8 +11,8 @@ use super::text::check_bounded_text;
 ///
 /// Any such string is allowed, including spaces, braces, colons and unicode;
 /// stores must encode it before using it in a key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct GroupId(String);
 
 crate::validated_string!(GroupId, FieldError);

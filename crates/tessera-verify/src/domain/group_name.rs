@@ -1,14 +1,14 @@
 //! `GroupName`: the display name of a user group.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::text::check_bounded_text;
 use super::{FieldError, GroupId};
 
 /// A validated group name: 1..=256 bytes of UTF-8, no control characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct GroupName(String);
 
 crate::validated_string!(GroupName, FieldError);

@@ -16,12 +16,16 @@ pub const MAX_MAPPING_ENTRIES: usize = 1000;
 /// Both sides are bounded text (1..=256 bytes, no control characters). An
 /// integer data source id in a request is stored as its decimal string, so
 /// `{"40": 213}` and `{"40": "213"}` are the same mapping.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    try_from = "BTreeMap<String, String>",
-    into = "BTreeMap<String, String>"
-)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "BTreeMap<String, String>")]
 pub struct Mapping(BTreeMap<String, String>);
+
+/// Serializes the entries borrowed (no copy of the map).
+impl Serialize for Mapping {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
 
 impl Mapping {
     /// Validates a map of already-textual entries.

@@ -58,9 +58,16 @@ impl fmt::Display for PropertyName {
 ///
 /// Values are strings, numbers, booleans, null, or arrays of those (no
 /// objects, no nested arrays); the whole object serializes to at most 8 KiB.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "Map<String, Value>", into = "Map<String, Value>")]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(try_from = "Map<String, Value>")]
 pub struct Properties(Map<String, Value>);
+
+/// Serializes the object borrowed (no copy of the map).
+impl Serialize for Properties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
 
 impl Properties {
     /// Validates a JSON object.
