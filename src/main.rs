@@ -2,6 +2,12 @@
 
 use std::process::ExitCode;
 
+/// jemalloc, with its background threads, gives memory back to the system
+/// once connections close (the system allocator kept the peak: see
+/// `bench/memory.sh`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match tessera::cli::parse_args(std::env::args_os()) {
