@@ -180,24 +180,19 @@ impl TestApp {
 
     /// `POST /api/verify` with the token as a bearer credential.
     pub async fn verify(&self, token: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .post(format!("{}/api/verify", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request sent");
-        (
-            response.status().as_u16(),
-            response.json().await.unwrap_or(Value::Null),
-        )
+        self.bearer_post("/api/verify", token).await
     }
 
     /// `POST /api/token/refresh` with the token as a bearer credential.
     pub async fn refresh(&self, token: &str) -> (u16, Value) {
+        self.bearer_post("/api/token/refresh", token).await
+    }
+
+    /// `POST path` with `token` as a bearer credential: status and body.
+    async fn bearer_post(&self, path: &str, token: &str) -> (u16, Value) {
         let response = self
             .client
-            .post(format!("{}/api/token/refresh", self.base))
+            .post(format!("{}{path}", self.base))
             .bearer_auth(token)
             .send()
             .await
