@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Load harness: get-user for an existing group beside GET /healthz, measured
+# Load harness: get-user for an existing group (and for a new group on
+# every call) beside GET /healthz, measured
 # in one run against a release build and a private redis-server on loopback.
 # get-user runs twice: with the operator key (TESSERA_API_KEY, checked in
 # memory) and with a stored API key (one more Redis lookup per request).
@@ -28,7 +29,9 @@ bench_run "GET /healthz" "$BASE/healthz"; healthz=$BENCH_RPS
 bench_run "POST /api/user (existing)" -s bench/get_user.lua "$BASE/api/user"; existing=$BENCH_RPS
 stored_key=$(TESSERA_REDIS_URL=$REDIS_URL target/release/tessera api-keys create --name bench 2>/dev/null)
 TESSERA_BENCH_KEY=$stored_key bench_run "POST /api/user (stored key)" -s bench/get_user.lua "$BASE/api/user"; stored=$BENCH_RPS
+bench_run "POST /api/user (new group)" -s bench/get_user_new.lua "$BASE/api/user"; created=$BENCH_RPS
 bench_run "GET /healthz (again)" "$BASE/healthz"
 bench_ratio "/healthz / floor hello" "$healthz" "$floor_hello"
 bench_ratio "get-user (existing) / floor GET+sign" "$existing" "$floor_sign"
 bench_ratio "get-user stored key / environment key" "$stored" "$existing"
+bench_ratio "get-user new group / existing group" "$created" "$existing"
