@@ -18,7 +18,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::SecondsFormat;
 use serde_json::{Map, Value, json};
-use tessera_verify::feed::{Denial, RevocationKind};
+use tessera_verify::feed::Denial;
 use tessera_verify::{SessionId, TokenId, signed_claims};
 
 use super::extract::JsonObject;
@@ -102,12 +102,8 @@ pub async fn revoke_token(
             )
         })?;
     let until = state.tokens.denial_until(now, expires_by);
-    let kind = match &denial {
-        Denial::Token(jti) => RevocationKind::Token { jti: jti.clone() },
-        Denial::Session(sid) => RevocationKind::Session { sid: sid.clone() },
-    };
     // Announced first: a failure after it can only over-announce.
-    announce(&state, &record, kind).await?;
+    announce(&state, &record, denial.revocation()).await?;
     state.store.deny(&id, &denial, until, now).await?;
     tracing::info!(team_id = %record.team_id, entry = %denial.label(), "token revoked");
     let caller = caller.admin(admin.key_name.as_ref());

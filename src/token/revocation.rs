@@ -51,12 +51,13 @@ pub async fn current_group(
     now: DateTime<Utc>,
 ) -> Result<GroupRecord, VerifyFailure> {
     let state = store.token_state(claims, now).await?;
-    match state.record()? {
-        Some(record)
-            if !state.denied && tessera_verify::stored::generation(&record).admits(claims) =>
-        {
-            Ok(record)
-        }
+    let record = state.record()?;
+    let standing = Standing {
+        generation: record.as_ref().map(tessera_verify::stored::generation),
+        denied: state.denied,
+    };
+    match record {
+        Some(record) if standing.admits(claims) => Ok(record),
         _ => Err(TokenError::Revoked.into()),
     }
 }

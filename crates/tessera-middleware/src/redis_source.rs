@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tessera_verify::feed::Denial;
-use tessera_verify::stored::{decode_generation, redis_denial_key, redis_group_key};
+use tessera_verify::stored::{decode_generation, redis_token_keys, token_values};
 use tessera_verify::{Claims, Standing};
 
 use crate::revocation::{RevocationSource, SourceUnavailable};
@@ -68,17 +67,11 @@ impl RedisRevocations {
 impl RevocationSource for RedisRevocations {
     async fn standing(&self, claims: &Claims) -> Result<Standing, SourceUnavailable> {
         let mut connection = self.connection().await?;
-        let group_key = redis_group_key(&self.prefix, &claims.sub);
-        let denial_keys: Vec<String> = Denial::of(claims)
-            .iter()
-            .map(|denial| redis_denial_key(&self.prefix, &claims.sub, denial))
-            .collect();
-        let mut keys = vec![group_key];
-        keys.extend(denial_keys);
+        let keys = redis_token_keys(&self.prefix, claims);
         let mut mget = redis::cmd("MGET");
         mget.arg(&keys);
         let reads = mget.query_async::<Vec<Option<Vec<u8>>>>(&mut connection);
-        let mut values = match tokio::time::timeout(self.timeout, reads).await {
+        let values = match tokio::time::timeout(self.timeout, reads).await {
             Ok(Ok(values)) => values,
             Ok(Err(err)) => {
                 *self.connection.lock().await = None;
@@ -89,8 +82,7 @@ impl RevocationSource for RedisRevocations {
                 return Err(SourceUnavailable("Redis did not answer in time".into()));
             }
         };
-        let denied = values.iter().skip(1).any(Option::is_some);
-        let stored = values.first_mut().and_then(Option::take);
+        let (stored, denied) = token_values(values);
         let generation = stored
             .map(|bytes| {
                 decode_generation(&bytes)

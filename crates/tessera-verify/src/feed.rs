@@ -60,13 +60,12 @@ impl Denial {
     }
 }
 
-impl RevocationKind {
-    /// The deny-list entry this revocation makes, for a token or a session.
-    pub fn denial(&self) -> Option<Denial> {
+impl Denial {
+    /// The revocation the feed announces for this entry.
+    pub fn revocation(&self) -> RevocationKind {
         match self {
-            Self::Token { jti } => Some(Denial::Token(jti.clone())),
-            Self::Session { sid } => Some(Denial::Session(sid.clone())),
-            Self::Revoked { .. } | Self::Deleted => None,
+            Self::Token(jti) => RevocationKind::Token { jti: jti.clone() },
+            Self::Session(sid) => RevocationKind::Session { sid: sid.clone() },
         }
     }
 }

@@ -8,9 +8,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::GroupGeneration;
 use crate::domain::{GroupId, GroupRecord};
 use crate::feed::Denial;
+use crate::{Claims, GroupGeneration};
 
 /// The Redis key of a group's record: `<prefix>group:<base64url of the id>`.
 pub fn redis_group_key(prefix: &str, id: &GroupId) -> String {
@@ -28,6 +28,25 @@ pub fn redis_denial_key(prefix: &str, id: &GroupId, denial: &Denial) -> String {
         redis_group_slot_tag(prefix, id),
         denial.label()
     )
+}
+
+/// The keys a token's revocation check reads with one `MGET`: the group's
+/// record first, then the deny-list entries of the token's `jti` and `sid`.
+pub fn redis_token_keys(prefix: &str, claims: &Claims) -> Vec<String> {
+    let mut keys = vec![redis_group_key(prefix, &claims.sub)];
+    keys.extend(
+        Denial::of(claims)
+            .iter()
+            .map(|denial| redis_denial_key(prefix, &claims.sub, denial)),
+    );
+    keys
+}
+
+/// The `MGET` answer for [`redis_token_keys`]: the stored record, if any,
+/// and whether any deny-list entry exists.
+pub fn token_values(mut values: Vec<Option<Vec<u8>>>) -> (Option<Vec<u8>>, bool) {
+    let denied = values.iter().skip(1).any(Option::is_some);
+    (values.first_mut().and_then(Option::take), denied)
 }
 
 /// `{<group key>}`: the hash tag that puts a key in the group record's

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use tessera_verify::Claims;
 use tessera_verify::feed::Denial;
-use tessera_verify::stored::redis_denial_key;
+use tessera_verify::stored::{redis_denial_key, redis_token_keys, token_values};
 
 use super::{RedisStore, unavailable};
 use crate::domain::GroupId;
@@ -47,20 +47,14 @@ impl RedisStore {
 
     pub(super) async fn read_token_state(&self, claims: &Claims) -> Result<TokenState, StoreError> {
         // One `MGET` of the record and the entries: all in one slot.
-        let mut keys = vec![self.group_key(&claims.sub)];
-        keys.extend(
-            Denial::of(claims)
-                .iter()
-                .map(|denial| redis_denial_key(&self.prefix, &claims.sub, denial)),
-        );
+        let keys = redis_token_keys(&self.prefix, claims);
         self.deadline(|mut conn| async move {
-            let mut values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+            let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
                 .arg(&keys)
                 .query_async(&mut conn)
                 .await
                 .map_err(unavailable)?;
-            let denied = values.iter().skip(1).any(Option::is_some);
-            let stored = values.first_mut().and_then(Option::take);
+            let (stored, denied) = token_values(values);
             Ok(TokenState { stored, denied })
         })
         .await
