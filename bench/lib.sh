@@ -81,6 +81,12 @@ bench_run() { # NAME wrk-args...
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   printf '%-36s %10s req/s   p50 %8s   p99 %8s\n' "$name" "$rps" "$p50" "$p99"
   BENCH_RPS=$rps
+  BENCH_P50=$(bench_ms "$p50")
+  BENCH_P99=$(bench_ms "$p99")
+}
+
+bench_ms() { # a wrk duration (812.00us, 1.20ms, 2.01s) in milliseconds
+  python3 -c "import re,sys; n,u=re.fullmatch(r'([0-9.]+)(us|ms|s|m)',sys.argv[1]).groups(); print(float(n)*{'us':0.001,'ms':1,'s':1000,'m':60000}[u])" "$1"
 }
 
 bench_floor() { # starts the floor server (examples/floor.rs) on core 0 on $REDIS_URL; sets FLOOR and FLOOR_TOKEN

@@ -75,7 +75,7 @@ pub async fn audit_trail(
             })?),
         };
     // This instance's pending counts first, so the answer includes them.
-    state.audit.flush(state.store.as_ref()).await;
+    state.audit.settle(state.store.as_ref()).await;
     // One more than asked, to know whether another page follows.
     let mut entries = state.store.audit_events(&id, cursor, limit + 1).await?;
     let more = entries.len() > limit;
@@ -147,8 +147,5 @@ pub async fn record_refusal(
     )
     .of_token(&claims)
     .with_code(err.code.as_str());
-    state
-        .audit
-        .record(state.store.as_ref(), &claims.sub, event)
-        .await;
+    state.audit.record(&claims.sub, event).await;
 }

@@ -54,10 +54,7 @@ pub async fn refresh_token(
                 &caller.caller(),
             )
             .of_token(&claims);
-            state
-                .audit
-                .record(state.store.as_ref(), &claims.sub, event)
-                .await;
+            state.audit.record(&claims.sub, event).await;
             Ok(Json(answer))
         }
         Err(err) => {

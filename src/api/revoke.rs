@@ -115,7 +115,7 @@ pub async fn revoke_token(
             event.sid = Some(sid.clone());
         }
     }
-    state.audit.record(state.store.as_ref(), &id, event).await;
+    state.audit.record(&id, event).await;
     let mut revoked = json!({
         "user_group_id": id.as_str(),
         "team_id": record.team_id.get(),

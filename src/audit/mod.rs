@@ -4,6 +4,8 @@
 //! Each [`AuditEvent`] is appended to the group's trail in the store (a
 //! Redis stream per group, or an embedded table), which keeps the latest
 //! `--audit-retention` events of each group (`0` turns the trail off).
+//! Requests queue their events and answer; [`AuditWriter`] writes them in
+//! batches behind them.
 //! Successful verifications are not logged one by one: they are counted
 //! per group and hour in memory ([`VerificationCounts`]) and added to the
 //! store every few seconds, so the verify path stays a memory increment.
@@ -12,6 +14,7 @@
 //! goes out. Nothing here knows about HTTP beyond the [`Caller`] fields.
 
 mod counts;
+mod writer;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,6 +25,7 @@ use crate::domain::GroupId;
 use crate::store::{FeedCursor, GroupStore};
 
 pub use counts::{HourCount, VerificationCounts};
+pub use writer::AuditWriter;
 
 /// The default number of events kept per group.
 pub const DEFAULT_RETENTION: usize = 10_000;
@@ -183,6 +187,8 @@ pub struct Audit {
     /// Successful verifications not yet added to the store.
     pub counts: VerificationCounts,
     refusals: governor::DefaultKeyedRateLimiter<GroupId>,
+    /// Writes the events; `None` when there is no trail.
+    writer: Option<AuditWriter>,
 }
 
 impl std::fmt::Debug for Audit {
@@ -194,12 +200,14 @@ impl std::fmt::Debug for Audit {
 }
 
 impl Audit {
-    /// A trail keeping `retention` events per group (`0`: off).
-    pub fn new(retention: usize) -> Self {
+    /// A trail keeping `retention` events per group (`0`: off) in `store`;
+    /// starts its writer on the current runtime.
+    pub fn new(retention: usize, store: std::sync::Arc<dyn GroupStore>) -> Self {
         Self {
             retention,
             counts: VerificationCounts::default(),
             refusals: governor::RateLimiter::keyed(refusal_quota()),
+            writer: (retention > 0).then(|| AuditWriter::start(store, retention)),
         }
     }
 
@@ -214,19 +222,22 @@ impl Audit {
         self.retention > 0
     }
 
-    /// Appends `event` to the trail of `id`. A failure is logged, never
-    /// returned: the request it records has already succeeded or failed on
-    /// its own terms.
-    pub async fn record(&self, store: &dyn GroupStore, id: &GroupId, event: AuditEvent) {
-        if !self.enabled() {
-            return;
+    /// Queues `event` for the trail of `id` (see [`AuditWriter`]). A
+    /// failure is logged, never returned: the request it records has
+    /// already succeeded or failed on its own terms.
+    pub async fn record(&self, id: &GroupId, event: AuditEvent) {
+        if let Some(writer) = &self.writer {
+            writer.push(id.clone(), event).await;
         }
-        if let Err(err) = store
-            .append_audit(id, &event, self.retention, Utc::now())
-            .await
-        {
-            tracing::warn!(event = ?event.event, error = %err, "audit event not recorded");
+    }
+
+    /// Writes every event queued so far and the pending verification
+    /// counts: before the trail is read, and at shutdown.
+    pub async fn settle(&self, store: &dyn GroupStore) {
+        if let Some(writer) = &self.writer {
+            writer.settle().await;
         }
+        self.flush(store).await;
     }
 
     /// Counts one successful verification of `id` at `now`.

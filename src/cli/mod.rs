@@ -75,8 +75,10 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Read groups as JSON Lines from stdin (as written by export). All or
-    /// nothing: a malformed line or a clash imports nothing.
+    /// Read groups as JSON Lines from stdin (as written by export), 10 000
+    /// lines at a time: a malformed line or a clash stops the import before
+    /// its batch, keeping the batches before it (running it again completes
+    /// it).
     Import {
         /// Replace stored groups whose content differs.
         #[arg(long)]

@@ -116,6 +116,10 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         );
         tokio::spawn(schedule::run(ring.clone(), rotation, POLL_EVERY));
     }
+    let audit = Arc::new(crate::audit::Audit::new(
+        args.audit_retention,
+        store.clone(),
+    ));
     let state = AppState {
         store,
         keys,
@@ -126,7 +130,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         verify_check_store: args.verify_check_store,
         cors: args.cors_origins.clone(),
         draining: Arc::new(AtomicBool::new(false)),
-        audit: Arc::new(crate::audit::Audit::new(args.audit_retention)),
+        audit,
         admitted: Arc::new(crate::auth::AdmittedKeys::new(crate::auth::ADMITTED_KEYS)),
         verified: Arc::new(crate::token::VerifiedTokens::new(args.verify_cache)),
         metrics,
@@ -156,7 +160,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     crate::serve_with(listener, state, args.serve_options(), shutdown)
         .await
         .map_err(|err| format!("server error: {err}"))?;
-    audit.flush(store.as_ref()).await;
+    audit.settle(store.as_ref()).await;
     tracing::info!("tessera stopped");
     Ok(())
 }

@@ -126,16 +126,12 @@ impl GroupStore for MeteredStore {
 
     async fn append_audit(
         &self,
-        id: &GroupId,
-        event: &AuditEvent,
+        events: &[(GroupId, AuditEvent)],
         keep: usize,
         now: DateTime<Utc>,
-    ) -> Result<FeedCursor, StoreError> {
-        self.timed(
-            "append_audit",
-            self.inner.append_audit(id, event, keep, now),
-        )
-        .await
+    ) -> Result<Vec<FeedCursor>, StoreError> {
+        self.timed("append_audit", self.inner.append_audit(events, keep, now))
+            .await
     }
 
     async fn audit_events(

@@ -183,11 +183,10 @@ pub trait GroupStore: Send + Sync + 'static {
     /// embedded store's trail (Redis uses its own clock).
     async fn append_audit(
         &self,
-        id: &GroupId,
-        event: &AuditEvent,
+        events: &[(GroupId, AuditEvent)],
         keep: usize,
         now: DateTime<Utc>,
-    ) -> Result<FeedCursor, StoreError>;
+    ) -> Result<Vec<FeedCursor>, StoreError>;
 
     /// Up to `limit` events of the group `id` older than `before` (from the
     /// newest when `None`), newest first.

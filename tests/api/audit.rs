@@ -359,7 +359,7 @@ async fn verifications_are_counted_per_hour_and_forgeries_leave_no_trace() {
 async fn a_retention_of_zero_records_nothing() {
     let redis = RedisServer::start();
     let app = spawn_app_with(&redis.url(), |state| {
-        state.audit = Arc::new(tessera::audit::Audit::new(0));
+        state.audit = Arc::new(tessera::audit::Audit::new(0, state.store.clone()));
     })
     .await;
     let (_, answer) = app.get_user(&json!({"user_group_id": "g"})).await;

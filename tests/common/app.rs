@@ -74,6 +74,10 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
         keys.clone(),
         clock.clone(),
     ));
+    let audit = Arc::new(tessera::audit::Audit::new(
+        tessera::audit::DEFAULT_RETENTION,
+        store.clone(),
+    ));
     let state = AppState {
         store,
         keys,
@@ -84,9 +88,7 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
         verify_check_store: true,
         cors: tessera::api::CorsOrigins::Off,
         draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-        audit: Arc::new(tessera::audit::Audit::new(
-            tessera::audit::DEFAULT_RETENTION,
-        )),
+        audit,
         admitted: Arc::new(tessera::auth::AdmittedKeys::new(
             tessera::auth::ADMITTED_KEYS,
         )),

@@ -675,7 +675,11 @@ pub async fn audit_trail_is_capped_paged_newest_first_and_counts_hours(store: St
     for (n, kind) in kinds.iter().enumerate() {
         let event = AuditEvent::new(*kind, now, 7, &caller);
         let at = now + Duration::milliseconds(i64::try_from(n / 2).unwrap());
-        cursors.push(store.append_audit(&group, &event, 4, at).await.unwrap());
+        let appended = store
+            .append_audit(&[(group.clone(), event)], 4, at)
+            .await
+            .unwrap();
+        cursors.extend(appended);
     }
     assert!(
         cursors.windows(2).all(|pair| pair[0] < pair[1]),
@@ -732,6 +736,34 @@ pub async fn audit_trail_is_capped_paged_newest_first_and_counts_hours(store: St
             .unwrap()
             .is_empty()
     );
+
+    // A batch spans groups: each event lands in its own group's trail,
+    // in the batch's order.
+    let later = now + Duration::seconds(1);
+    let batch = [
+        (
+            id("a"),
+            AuditEvent::new(AuditKind::Issued, later, 8, &caller),
+        ),
+        (
+            id("b"),
+            AuditEvent::new(AuditKind::Refreshed, later, 9, &caller),
+        ),
+        (
+            id("a"),
+            AuditEvent::new(AuditKind::Refreshed, later, 8, &caller),
+        ),
+    ];
+    let appended = store.append_audit(&batch, 4, later).await.unwrap();
+    assert_eq!(appended.len(), 3);
+    let a = store.audit_events(&id("a"), None, 10).await.unwrap();
+    assert_eq!(
+        a.iter().map(|entry| entry.event.event).collect::<Vec<_>>(),
+        [AuditKind::Refreshed, AuditKind::Issued]
+    );
+    let b = store.audit_events(&id("b"), None, 10).await.unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].event.team_id, 9);
 
     // Verification counts add up per hour; only the latest hours stay.
     let count = |hour: i64, count: u64| HourCount {

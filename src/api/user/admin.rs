@@ -54,7 +54,7 @@ pub async fn delete_user(
         current.team_id.get(),
         &caller,
     );
-    state.audit.record(state.store.as_ref(), &id, event).await;
+    state.audit.record(&id, event).await;
     Ok(Json(
         json!({"success": 1, "deleted": true, "provided_id": id.as_str()}),
     ))
@@ -105,7 +105,7 @@ pub async fn revoke_user(
         record.team_id.get(),
         &caller,
     );
-    state.audit.record(state.store.as_ref(), &id, event).await;
+    state.audit.record(&id, event).await;
     Ok(Json(json!({
         "success": 1,
         "user_group": {

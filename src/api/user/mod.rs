@@ -7,6 +7,7 @@ mod response;
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse as _, Response};
 
 use super::{Admin, CallerOf, JsonObject};
 use crate::audit::{AuditEvent, AuditKind};
@@ -39,7 +40,7 @@ pub async fn get_user(
     admin: Admin,
     caller: CallerOf,
     JsonObject(body): JsonObject,
-) -> Result<Json<GetUserResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let request = GetUserRequest::parse(&body, state.tokens.verify.max_ttl)?;
     let now = state.clock.now();
     let outcome = state.store.upsert(&request.group, now).await?;
@@ -73,9 +74,6 @@ pub async fn get_user(
         &caller.admin(admin.key_name.as_ref()),
     )
     .of_token(&issued.claims);
-    state
-        .audit
-        .record(state.store.as_ref(), &outcome.record.provided_id, event)
-        .await;
-    Ok(Json(GetUserResponse::new(&outcome, issued)))
+    state.audit.record(&outcome.record.provided_id, event).await;
+    Ok(Json(GetUserResponse::new(&outcome, &issued)).into_response())
 }

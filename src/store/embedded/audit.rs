@@ -30,6 +30,27 @@ pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Ta
 
 pub(super) fn append(
     db: &Database,
+    batch: &[(GroupId, AuditEvent)],
+    keep: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<FeedCursor>, StoreError> {
+    // One transaction (one commit, one fsync) for the whole batch.
+    let txn = db.begin_write().map_err(storage)?;
+    let cursors = {
+        let mut events = txn.open_table(EVENTS).map_err(storage)?;
+        let mut held = txn.open_table(HELD).map_err(storage)?;
+        batch
+            .iter()
+            .map(|(id, event)| append_one(&mut events, &mut held, id, event, keep, now))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    txn.commit().map_err(storage)?;
+    Ok(cursors)
+}
+
+fn append_one(
+    events: &mut redb::Table<'_, (&'static str, u64, u64), &'static str>,
+    held: &mut redb::Table<'_, &'static str, u64>,
     id: &GroupId,
     event: &AuditEvent,
     keep: usize,
@@ -37,33 +58,26 @@ pub(super) fn append(
 ) -> Result<FeedCursor, StoreError> {
     let text = encode_event(event)?;
     let group = id.as_str();
-    let txn = db.begin_write().map_err(storage)?;
-    let cursor = {
-        let mut events = txn.open_table(EVENTS).map_err(storage)?;
-        let mut held = txn.open_table(HELD).map_err(storage)?;
-        let last = end_of(&events, group, End::Newest)?;
-        // Positions only grow, even if the clock steps back.
-        let ms = crate::store::feed::millis(now).max(last.map_or(0, |(ms, _)| ms));
-        let seq = match last {
-            Some((last_ms, last_seq)) if last_ms == ms => last_seq + 1,
-            _ => 0,
-        };
-        events
-            .insert((group, ms, seq), text.as_str())
-            .map_err(storage)?;
-        let mut count = held.get(group).map_err(storage)?.map_or(0, |v| v.value()) + 1;
-        let keep = u64::try_from(keep).unwrap_or(u64::MAX);
-        while count > keep {
-            let oldest = end_of(&events, group, End::Oldest)?;
-            let Some((ms, seq)) = oldest else { break };
-            events.remove((group, ms, seq)).map_err(storage)?;
-            count -= 1;
-        }
-        held.insert(group, count).map_err(storage)?;
-        FeedCursor { ms, seq }
+    let last = end_of(events, group, End::Newest)?;
+    // Positions only grow, even if the clock steps back.
+    let ms = crate::store::feed::millis(now).max(last.map_or(0, |(ms, _)| ms));
+    let seq = match last {
+        Some((last_ms, last_seq)) if last_ms == ms => last_seq + 1,
+        _ => 0,
     };
-    txn.commit().map_err(storage)?;
-    Ok(cursor)
+    events
+        .insert((group, ms, seq), text.as_str())
+        .map_err(storage)?;
+    let mut count = held.get(group).map_err(storage)?.map_or(0, |v| v.value()) + 1;
+    let keep = u64::try_from(keep).unwrap_or(u64::MAX);
+    while count > keep {
+        let oldest = end_of(events, group, End::Oldest)?;
+        let Some((ms, seq)) = oldest else { break };
+        events.remove((group, ms, seq)).map_err(storage)?;
+        count -= 1;
+    }
+    held.insert(group, count).map_err(storage)?;
+    Ok(FeedCursor { ms, seq })
 }
 
 /// Which end of a group's events.

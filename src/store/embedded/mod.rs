@@ -422,13 +422,12 @@ impl GroupStore for EmbeddedStore {
 
     async fn append_audit(
         &self,
-        id: &GroupId,
-        event: &AuditEvent,
+        events: &[(GroupId, AuditEvent)],
         keep: usize,
         now: DateTime<Utc>,
-    ) -> Result<FeedCursor, StoreError> {
-        let (id, event) = (id.clone(), event.clone());
-        self.run(move |db| audit::append(db, &id, &event, keep, now))
+    ) -> Result<Vec<FeedCursor>, StoreError> {
+        let events = events.to_vec();
+        self.run(move |db| audit::append(db, &events, keep, now))
             .await
     }
 

@@ -13,6 +13,7 @@
 use redis::AsyncCommands as _;
 use tessera_verify::stored::redis_group_slot_tag;
 
+use super::connection::RedisConn;
 use super::{RedisStore, encode_id, stream_entries, unavailable};
 use crate::audit::{AuditEntry, AuditEvent, AuditKind, HourCount};
 use crate::domain::GroupId;
@@ -31,36 +32,51 @@ impl RedisStore {
         format!("{}audit_groups", self.prefix)
     }
 
-    pub(super) async fn append_audit_event(
+    /// Appends a batch of events: one `XADD` each, sent at once on the
+    /// multiplexed connection (pipelined; in a Cluster each goes to its
+    /// group's node).
+    pub(super) async fn append_audit_events(
         &self,
+        events: &[(GroupId, AuditEvent)],
+        keep: usize,
+    ) -> Result<Vec<FeedCursor>, StoreError> {
+        self.deadline(|conn| async move {
+            let appends = events.iter().map(|(id, event)| {
+                let conn = conn.clone();
+                async move { self.append_audit_event(conn, id, event, keep).await }
+            });
+            futures::future::try_join_all(appends).await
+        })
+        .await
+    }
+
+    async fn append_audit_event(
+        &self,
+        mut conn: RedisConn,
         id: &GroupId,
         event: &AuditEvent,
         keep: usize,
     ) -> Result<FeedCursor, StoreError> {
         let text = crate::store::audit::encode_event(event)?;
-        let indexed = matches!(event.event, AuditKind::Created | AuditKind::Deleted);
-        self.deadline(|mut conn| async move {
-            let stream_id: String = redis::cmd("XADD")
-                .arg(self.audit_key(id))
-                .arg("MAXLEN")
-                .arg("=")
-                .arg(keep)
-                .arg("*")
-                .arg("e")
-                .arg(&text)
-                .query_async(&mut conn)
+        let stream_id: String = redis::cmd("XADD")
+            .arg(self.audit_key(id))
+            .arg("MAXLEN")
+            .arg("=")
+            .arg(keep)
+            .arg("*")
+            .arg("e")
+            .arg(&text)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        if matches!(event.event, AuditKind::Created | AuditKind::Deleted) {
+            let _: u64 = conn
+                .zadd(self.audit_index_key(), encode_id(id), 0)
                 .await
                 .map_err(unavailable)?;
-            if indexed {
-                let _: u64 = conn
-                    .zadd(self.audit_index_key(), encode_id(id), 0)
-                    .await
-                    .map_err(unavailable)?;
-            }
-            FeedCursor::parse(&stream_id)
-                .ok_or_else(|| StoreError::Corrupt(format!("unexpected stream id {stream_id}")))
-        })
-        .await
+        }
+        FeedCursor::parse(&stream_id)
+            .ok_or_else(|| StoreError::Corrupt(format!("unexpected stream id {stream_id}")))
     }
 
     pub(super) async fn read_audit(

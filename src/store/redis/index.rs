@@ -87,64 +87,120 @@ impl RedisStore {
     /// completes it.
     pub(super) async fn import_with(
         &self,
-        mut conn: RedisConn,
+        conn: RedisConn,
         records: &[GroupRecord],
         overwrite: bool,
     ) -> Result<ImportReport, StoreError> {
         check_batch(records)?;
+        // Records are independent of each other (the batch names each id
+        // and team_id once), so their reads, then their writes, run
+        // concurrently on the multiplexed connection: pipelined, not one
+        // round trip after another.
+        let mut plans = Vec::with_capacity(records.len());
+        for chunk in records.chunks(IMPORT_CONCURRENCY) {
+            let reads = chunk.iter().map(|record| {
+                let conn = conn.clone();
+                async move { self.plan_import(conn, record, overwrite).await }
+            });
+            plans.extend(futures::future::try_join_all(reads).await?);
+        }
         let mut clashes = Vec::new();
-        let mut planned = Vec::new();
-        for record in records {
-            let floor = self.floor(&mut conn, &record.provided_id).await?;
-            let record = raise_to_floor(record, floor);
-            let stored = self.get_record(&mut conn, &record.provided_id).await?;
-            let team = record.team_id.get();
-            let holders = self.index_page(&mut conn, team - 1, 16).await?;
-            let holders: Vec<_> = holders.into_iter().filter(|(t, _)| *t == team).collect();
-            let holder = self.live_records(&conn, &holders).await?.pop();
-            match plan(
-                &record,
-                stored.as_ref(),
-                holder.as_ref().map(|h| &h.provided_id),
-                overwrite,
-            ) {
-                Ok(action) => planned.push((record, stored, action)),
+        let mut planned = Vec::with_capacity(plans.len());
+        for plan in plans {
+            match plan {
+                Ok(planned_write) => planned.push(planned_write),
                 Err(clash) => clashes.push(clash),
             }
         }
         refuse(clashes)?;
         let highest = records.iter().map(|r| r.team_id.get()).max().unwrap_or(0);
-        self.raise(&mut conn, &self.counter_key(), highest).await?;
-        let mut report = ImportReport::default();
-        for (record, stored, action) in planned {
-            // Idempotent, and repairs an entry a failed run did not write.
-            let _: i64 = conn
-                .zadd(
-                    self.index_key(),
-                    index_member(&record),
-                    record.team_id.get(),
-                )
-                .await
-                .map_err(unavailable)?;
-            if action == ImportAction::Skip {
-                report.unchanged += 1;
-                continue;
-            }
-            let _: () = conn
-                .set(self.group_key(&record.provided_id), encode(&record)?)
-                .await
-                .map_err(unavailable)?;
-            if let Some(old) = stored.filter(|old| old.team_id != record.team_id) {
-                let _: i64 = conn
-                    .zrem(self.index_key(), index_member(&old))
-                    .await
-                    .map_err(unavailable)?;
-            }
-            report.written += 1;
+        self.raise(&mut conn.clone(), &self.counter_key(), highest)
+            .await?;
+        let mut actions = Vec::with_capacity(planned.len());
+        let mut planned = planned.into_iter().peekable();
+        while planned.peek().is_some() {
+            let writes =
+                planned
+                    .by_ref()
+                    .take(IMPORT_CONCURRENCY)
+                    .map(|(record, stored, action)| {
+                        self.write_import(conn.clone(), record, stored, action)
+                    });
+            actions.extend(futures::future::try_join_all(writes).await?);
         }
-        Ok(report)
+        let written = actions
+            .iter()
+            .filter(|action| **action == ImportAction::Write)
+            .count();
+        Ok(ImportReport {
+            written,
+            unchanged: actions.len() - written,
+        })
+    }
+
+    /// Reads what the import of `record` depends on and decides; the inner
+    /// error is a clash.
+    async fn plan_import(
+        &self,
+        mut conn: RedisConn,
+        record: &GroupRecord,
+        overwrite: bool,
+    ) -> Result<Result<PlannedImport, String>, StoreError> {
+        let floor = self.floor(&mut conn, &record.provided_id).await?;
+        let record = raise_to_floor(record, floor);
+        let stored = self.get_record(&mut conn, &record.provided_id).await?;
+        let team = record.team_id.get();
+        let holders = self.index_page(&mut conn, team - 1, 16).await?;
+        let holders: Vec<_> = holders.into_iter().filter(|(t, _)| *t == team).collect();
+        let holder = self.live_records(&conn, &holders).await?.pop();
+        Ok(plan(
+            &record,
+            stored.as_ref(),
+            holder.as_ref().map(|h| &h.provided_id),
+            overwrite,
+        )
+        .map(|action| (record, stored, action)))
+    }
+
+    /// Writes one planned record: its index entry first (idempotent, and
+    /// it repairs an entry a failed run did not write), then the record.
+    async fn write_import(
+        &self,
+        mut conn: RedisConn,
+        record: GroupRecord,
+        stored: Option<GroupRecord>,
+        action: ImportAction,
+    ) -> Result<ImportAction, StoreError> {
+        let _: i64 = conn
+            .zadd(
+                self.index_key(),
+                index_member(&record),
+                record.team_id.get(),
+            )
+            .await
+            .map_err(unavailable)?;
+        if action == ImportAction::Skip {
+            return Ok(action);
+        }
+        let _: () = conn
+            .set(self.group_key(&record.provided_id), encode(&record)?)
+            .await
+            .map_err(unavailable)?;
+        if let Some(old) = stored.filter(|old| old.team_id != record.team_id) {
+            let _: i64 = conn
+                .zrem(self.index_key(), index_member(&old))
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(action)
     }
 }
+
+/// A record to import, the record it replaces and what to do.
+type PlannedImport = (GroupRecord, Option<GroupRecord>, ImportAction);
+
+/// Records of an import batch read or written at once.
+const IMPORT_CONCURRENCY: usize = 256;
 
 pub(super) fn index_member(record: &GroupRecord) -> String {
     format!("{}:{}", record.team_id, encode_id(&record.provided_id))

@@ -430,12 +430,11 @@ impl GroupStore for RedisStore {
 
     async fn append_audit(
         &self,
-        id: &GroupId,
-        event: &AuditEvent,
+        events: &[(GroupId, AuditEvent)],
         keep: usize,
         _now: DateTime<Utc>,
-    ) -> Result<FeedCursor, StoreError> {
-        self.append_audit_event(id, event, keep).await
+    ) -> Result<Vec<FeedCursor>, StoreError> {
+        self.append_audit_events(events, keep).await
     }
 
     async fn audit_events(
