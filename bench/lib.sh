@@ -42,9 +42,10 @@ bench_serve() { # VAR=value... : starts tessera on core 0 with that store; sets 
   local dir
   dir=$(mktemp -d -p "$BENCH_WORK")
   # Rate limits off: the harness is one client on purpose.
-  env "$@" TESSERA_API_KEY="$TESSERA_BENCH_KEY" TESSERA_ISSUER="${BENCH_ISSUER:-$BASE}" \
+  # The caller's settings come last, so they win over these defaults.
+  env TESSERA_API_KEY="$TESSERA_BENCH_KEY" TESSERA_ISSUER="${BENCH_ISSUER:-$BASE}" \
     TESSERA_RATE_LIMIT_ADMIN=0 TESSERA_RATE_LIMIT_CLIENT=0 \
-    TESSERA_LISTEN="127.0.0.1:$PORT" TESSERA_KEYS_DIR="$dir/keys" TESSERA_DATA_DIR="$dir/data" RUST_LOG=warn \
+    TESSERA_LISTEN="127.0.0.1:$PORT" TESSERA_KEYS_DIR="$dir/keys" TESSERA_DATA_DIR="$dir/data" RUST_LOG=warn "$@" \
     taskset -c 0 "${TESSERA_BIN:-target/release/tessera}" >"$dir/out" 2>"$dir/err" &
   BENCH_PIDS+=($!)
   BENCH_LAST_PID=$!

@@ -28,23 +28,32 @@ with open(path, "w") as out:
 PY
 }
 
-timed() { # prints the seconds the command took; its stdout to /dev/null
-  local start end
-  start=$(date +%s.%N)
-  "$@" >/dev/null
-  end=$(date +%s.%N)
-  python3 -c "print(f'{float(\"$end\") - float(\"$start\"):.3f}')"
+timed() { # runs the command (stdout to /dev/null); prints its seconds and peak RSS in MiB
+  python3 -c '
+import resource, subprocess, sys, time
+start = time.monotonic()
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(f"{time.monotonic() - start:.3f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f}")
+' "$@"
 }
 
 rate() { printf '%.0f' "$(python3 -c "print($1 / $2)")"; }
 
-page_ms() { # URL: median of 5 fetches, in ms
+page_ms() { # URL: median of 5 fetches, in ms; the page must hold 1000 groups
+  curl -fsS -H "Authorization: Token $TESSERA_BENCH_KEY" "$1" |
+    python3 -c 'import json,sys; n=len(json.load(sys.stdin)["user_groups"]); sys.exit(n != 1000 and f"page of {n} groups")'
   for _ in 1 2 3 4 5; do
     curl -fsS -o /dev/null -w '%{time_total}\n' -H "Authorization: Token $TESSERA_BENCH_KEY" "$1"
   done | sort -n | sed -n 3p | python3 -c 'import sys; print(f"{float(sys.stdin.read()) * 1000:.1f}")'
 }
 
 load() { # NAME GROUPS: get-user over GROUPS existing groups
+  # The groups must be the imported ones: a get-user that creates its
+  # group would measure another path.
+  curl -fsS -X POST "$BASE/api/user" -H 'Content-Type: application/json' \
+    -H "Authorization: Token $TESSERA_BENCH_KEY" \
+    -d "{\"user_group_id\":\"group-$2\",\"name\":\"Group $2\",\"mapping\":{\"40\":\"213\"},\"properties\":{\"tenant\":$2}}" |
+    grep -q '"new_user_group":false' || { echo "group-$2 was not imported" >&2; exit 1; }
   BENCH_GROUPS=$2 bench_run "$1" -s bench/get_user_many.lua "$BASE/api/user"
 }
 
@@ -54,9 +63,11 @@ gen "$GROUPS_N" "$BENCH_WORK/groups.jsonl"
 head -n "$SMALL" "$BENCH_WORK/groups.jsonl" >"$BENCH_WORK/small.jsonl"
 echo "scale: $GROUPS_N groups, get-user with $BENCH_CONNECTIONS connections for ${BENCH_SECONDS}s; $(nproc) cores"
 
-report() { # STORE IMPORT_S EXPORT_S BYTES
-  printf '%-9s import %9s groups/s   export %9s groups/s   %6.0f bytes/group\n' "$1" \
-    "$(rate "$GROUPS_N" "$2")" "$(rate "$GROUPS_N" "$3")" "$(python3 -c "print($4 / $GROUPS_N)")"
+report() { # STORE "IMPORT_S IMPORT_MIB" "EXPORT_S EXPORT_MIB" BYTES
+  local import=($2) export=($3)
+  printf '%-9s import %7s groups/s (peak RSS %s MiB)   export %7s groups/s (peak RSS %s MiB)   %4.0f bytes/group\n' "$1" \
+    "$(rate "$GROUPS_N" "${import[0]}")" "${import[1]}" "$(rate "$GROUPS_N" "${export[0]}")" "${export[1]}" \
+    "$(python3 -c "print($4 / $GROUPS_N)")"
 }
 
 p99_ratio() { # STORE: p99 at GROUPS_N over p99 at SMALL
@@ -74,10 +85,11 @@ pages() { # STORE
 
 # Embedded: import while no service holds the store, then serve it.
 small_dir="$BENCH_WORK/embedded-small" big_dir="$BENCH_WORK/embedded-big"
-target/release/tessera import --data-dir "$small_dir/data" <"$BENCH_WORK/small.jsonl" 2>/dev/null
-import_s=$(timed target/release/tessera import --data-dir "$big_dir/data" <"$BENCH_WORK/groups.jsonl")
-export_s=$(timed target/release/tessera export --data-dir "$big_dir/data")
+taskset -c 1 target/release/tessera import --data-dir "$small_dir/data" <"$BENCH_WORK/small.jsonl" 2>/dev/null
+import_s=$(timed taskset -c 1 target/release/tessera import --data-dir "$big_dir/data" <"$BENCH_WORK/groups.jsonl")
+export_s=$(timed taskset -c 1 target/release/tessera export --data-dir "$big_dir/data")
 report embedded "$import_s" "$export_s" "$(du -sb "$big_dir/data" | cut -f1)"
+echo "embedded  import of $SMALL groups: peak RSS $(timed taskset -c 1 target/release/tessera import --data-dir "$BENCH_WORK/embedded-tiny/data" <"$BENCH_WORK/small.jsonl" | cut -d' ' -f2) MiB"
 bench_serve TESSERA_DATA_DIR="$small_dir/data"
 load "embedded get-user, $SMALL groups" "$SMALL"
 SMALL_P99=$BENCH_P99
@@ -97,11 +109,11 @@ redis_at() { # sets RPORT and RURL for a new server
   for _ in $(seq 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && return; sleep 0.05; done
 }
 redis_at; small_url=$RURL
-target/release/tessera import --redis-url "$small_url" <"$BENCH_WORK/small.jsonl" 2>/dev/null
+taskset -c 1 target/release/tessera import --redis-url "$small_url" <"$BENCH_WORK/small.jsonl" 2>/dev/null
 redis_at; big_url=$RURL
 before=$(redis_memory "$RPORT")
-import_s=$(timed target/release/tessera import --redis-url "$big_url" <"$BENCH_WORK/groups.jsonl")
-export_s=$(timed target/release/tessera export --redis-url "$big_url")
+import_s=$(timed taskset -c 1 target/release/tessera import --redis-url "$big_url" <"$BENCH_WORK/groups.jsonl")
+export_s=$(timed taskset -c 1 target/release/tessera export --redis-url "$big_url")
 report redis "$import_s" "$export_s" "$(($(redis_memory "$RPORT") - before))"
 bench_serve TESSERA_REDIS_URL="$small_url"
 load "redis get-user, $SMALL groups" "$SMALL"

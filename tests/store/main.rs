@@ -160,7 +160,7 @@ async fn a_redis_import_stopped_by_maxmemory_is_safe_and_completes_when_rerun() 
         "CONFIG",
         "SET",
         "maxmemory",
-        &(used + 256 * 1024).to_string(),
+        &(used + 640 * 1024).to_string(),
     ]);
 
     let err = store.import(&records, false).await.unwrap_err();

@@ -333,6 +333,16 @@ pub async fn import_refuses_clashes_all_or_nothing(store: Store) {
             .is_err(),
         "a team_id is never shared"
     );
+    // The same inside batches of close team_ids (Redis reads their holders
+    // in one range) and of far-apart ones (one read each).
+    for batch in [
+        [exported(4, "four", 1), exported(5, "other", 1)],
+        [exported(5, "other", 1), exported(5_000_000, "far", 1)],
+    ] {
+        assert!(store.import(&batch, true).await.is_err(), "{batch:?}");
+        assert_eq!(store.get(&id("four")).await.unwrap(), None);
+        assert_eq!(store.get(&id("far")).await.unwrap(), None);
+    }
     let twice = store
         .import(&[exported(8, "a", 1), exported(8, "b", 1)], false)
         .await;

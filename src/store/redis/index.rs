@@ -3,6 +3,8 @@
 //! `team_id`; an entry whose record does not carry that `team_id` (a lost
 //! creation race, a crash between the two writes) is skipped.
 
+use std::collections::{HashMap, HashSet};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use redis::AsyncCommands as _;
@@ -22,11 +24,23 @@ impl RedisStore {
         after: u64,
         count: usize,
     ) -> Result<Vec<(u64, GroupId)>, StoreError> {
+        self.index_range(conn, after, None, count).await
+    }
+
+    /// Index entries with a `team_id` above `after` and at most `last`.
+    async fn index_range(
+        &self,
+        conn: &mut RedisConn,
+        after: u64,
+        last: Option<u64>,
+        count: usize,
+    ) -> Result<Vec<(u64, GroupId)>, StoreError> {
+        let last = last.map_or_else(|| "+inf".to_owned(), |last| last.to_string());
         let members: Vec<String> = conn
             .zrangebyscore_limit(
                 self.index_key(),
                 format!("({after}"),
-                "+inf",
+                last,
                 0,
                 count as isize,
             )
@@ -44,11 +58,8 @@ impl RedisStore {
         conn: &RedisConn,
         entries: &[(u64, GroupId)],
     ) -> Result<Vec<GroupRecord>, StoreError> {
-        let fetches = entries.iter().map(|(_, id)| {
-            let mut conn = conn.clone();
-            async move { self.get_record(&mut conn, id).await }
-        });
-        let records = futures::future::try_join_all(fetches).await?;
+        let ids: Vec<&GroupId> = entries.iter().map(|(_, id)| id).collect();
+        let records = self.get_records(&mut conn.clone(), &ids).await?;
         Ok(entries
             .iter()
             .zip(records)
@@ -97,12 +108,8 @@ impl RedisStore {
         // concurrently on the multiplexed connection: pipelined, not one
         // round trip after another.
         let mut plans = Vec::with_capacity(records.len());
-        for chunk in records.chunks(IMPORT_CONCURRENCY) {
-            let reads = chunk.iter().map(|record| {
-                let conn = conn.clone();
-                async move { self.plan_import(conn, record, overwrite).await }
-            });
-            plans.extend(futures::future::try_join_all(reads).await?);
+        for chunk in records.chunks(IMPORT_CHUNK) {
+            plans.extend(self.plan_chunk(&conn, chunk, overwrite).await?);
         }
         let mut clashes = Vec::new();
         let mut planned = Vec::with_capacity(plans.len());
@@ -116,91 +123,145 @@ impl RedisStore {
         let highest = records.iter().map(|r| r.team_id.get()).max().unwrap_or(0);
         self.raise(&mut conn.clone(), &self.counter_key(), highest)
             .await?;
-        let mut actions = Vec::with_capacity(planned.len());
-        let mut planned = planned.into_iter().peekable();
-        while planned.peek().is_some() {
-            let writes =
-                planned
-                    .by_ref()
-                    .take(IMPORT_CONCURRENCY)
-                    .map(|(record, stored, action)| {
-                        self.write_import(conn.clone(), record, stored, action)
-                    });
-            actions.extend(futures::future::try_join_all(writes).await?);
+        let mut report = ImportReport::default();
+        for chunk in planned.chunks(IMPORT_CHUNK) {
+            self.write_chunk(&conn, chunk).await?;
+            let written = chunk
+                .iter()
+                .filter(|(_, _, action)| *action == ImportAction::Write)
+                .count();
+            report.written += written;
+            report.unchanged += chunk.len() - written;
         }
-        let written = actions
-            .iter()
-            .filter(|action| **action == ImportAction::Write)
-            .count();
-        Ok(ImportReport {
-            written,
-            unchanged: actions.len() - written,
-        })
+        Ok(report)
     }
 
-    /// Reads what the import of `record` depends on and decides; the inner
-    /// error is a clash.
-    async fn plan_import(
+    /// The live group holding each `team_id` of `chunk`, if any: one range
+    /// read of the index when the chunk's `team_id`s are close together (an
+    /// export's are consecutive), else one read per record.
+    async fn team_holders(
         &self,
-        mut conn: RedisConn,
-        record: &GroupRecord,
+        conn: &RedisConn,
+        chunk: &[GroupRecord],
+    ) -> Result<HashMap<u64, GroupId>, StoreError> {
+        let teams: HashSet<u64> = chunk.iter().map(|r| r.team_id.get()).collect();
+        let (Some(low), Some(high)) = (teams.iter().min(), teams.iter().max()) else {
+            return Ok(HashMap::new());
+        };
+        let span = usize::try_from(high - low).unwrap_or(usize::MAX);
+        // Room for a few stale entries (lost creation races) per team.
+        let room = chunk.len() * 4;
+        let mut entries = if span < chunk.len() * 2 {
+            let page = self
+                .index_range(&mut conn.clone(), low - 1, Some(*high), room + 1)
+                .await?;
+            (page.len() <= room).then_some(page)
+        } else {
+            None
+        };
+        if entries.is_none() {
+            let reads = chunk.iter().map(|record| {
+                let mut conn = conn.clone();
+                let team = record.team_id.get();
+                async move { self.index_page(&mut conn, team - 1, 16).await }
+            });
+            let pages = futures::future::try_join_all(reads).await?;
+            entries = Some(pages.into_iter().flatten().collect());
+        }
+        let entries: Vec<_> = entries
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(team, _)| teams.contains(team))
+            .collect();
+        Ok(self
+            .live_records(conn, &entries)
+            .await?
+            .into_iter()
+            .map(|record| (record.team_id.get(), record.provided_id))
+            .collect())
+    }
+
+    /// Reads what the import of each record of `chunk` depends on (its
+    /// stored record, its revocation floor, the holder of its `team_id`)
+    /// and decides; an inner error is a clash.
+    async fn plan_chunk(
+        &self,
+        conn: &RedisConn,
+        chunk: &[GroupRecord],
         overwrite: bool,
-    ) -> Result<Result<PlannedImport, String>, StoreError> {
-        let floor = self.floor(&mut conn, &record.provided_id).await?;
-        let record = raise_to_floor(record, floor);
-        let stored = self.get_record(&mut conn, &record.provided_id).await?;
-        let team = record.team_id.get();
-        let holders = self.index_page(&mut conn, team - 1, 16).await?;
-        let holders: Vec<_> = holders.into_iter().filter(|(t, _)| *t == team).collect();
-        let holder = self.live_records(&conn, &holders).await?.pop();
-        Ok(plan(
-            &record,
-            stored.as_ref(),
-            holder.as_ref().map(|h| &h.provided_id),
-            overwrite,
+    ) -> Result<Vec<Result<PlannedImport, String>>, StoreError> {
+        let ids: Vec<&GroupId> = chunk.iter().map(|record| &record.provided_id).collect();
+        let (holders, floors, stored) = futures::future::try_join3(
+            self.team_holders(conn, chunk),
+            self.floors(&mut conn.clone(), &ids),
+            self.get_records(&mut conn.clone(), &ids),
         )
-        .map(|action| (record, stored, action)))
+        .await?;
+        Ok(chunk
+            .iter()
+            .zip(floors)
+            .zip(stored)
+            .map(|((record, floor), stored)| {
+                let record = raise_to_floor(record, floor);
+                let holder = holders.get(&record.team_id.get());
+                plan(&record, stored.as_ref(), holder, overwrite)
+                    .map(|action| (record, stored, action))
+            })
+            .collect())
     }
 
-    /// Writes one planned record: its index entry first (idempotent, and
-    /// it repairs an entry a failed run did not write), then the record.
-    async fn write_import(
+    /// Writes planned records: their index entries first, in one command
+    /// (idempotent, and it repairs entries a failed run did not write),
+    /// then the records, then the index entries of `team_id`s they left.
+    async fn write_chunk(
         &self,
-        mut conn: RedisConn,
-        record: GroupRecord,
-        stored: Option<GroupRecord>,
-        action: ImportAction,
-    ) -> Result<ImportAction, StoreError> {
-        let _: i64 = conn
-            .zadd(
-                self.index_key(),
-                index_member(&record),
-                record.team_id.get(),
-            )
-            .await
-            .map_err(unavailable)?;
-        if action == ImportAction::Skip {
-            return Ok(action);
+        conn: &RedisConn,
+        chunk: &[PlannedImport],
+    ) -> Result<(), StoreError> {
+        if chunk.is_empty() {
+            return Ok(());
         }
-        let _: () = conn
-            .set(self.group_key(&record.provided_id), encode(&record)?)
+        let entries: Vec<(u64, String)> = chunk
+            .iter()
+            .map(|(record, _, _)| (record.team_id.get(), index_member(record)))
+            .collect();
+        let _: i64 = conn
+            .clone()
+            .zadd_multiple(self.index_key(), &entries)
             .await
             .map_err(unavailable)?;
-        if let Some(old) = stored.filter(|old| old.team_id != record.team_id) {
+        let mut pairs = Vec::new();
+        let mut left = Vec::new();
+        for (record, stored, action) in chunk {
+            if *action != ImportAction::Write {
+                continue;
+            }
+            pairs.push((self.group_key(&record.provided_id), encode(record)?));
+            if let Some(old) = stored.as_ref().filter(|old| old.team_id != record.team_id) {
+                left.push(index_member(old));
+            }
+        }
+        if !pairs.is_empty() {
+            // One MSET (split by node in a Cluster).
+            let _: () = conn.clone().mset(&pairs).await.map_err(unavailable)?;
+        }
+        if !left.is_empty() {
             let _: i64 = conn
-                .zrem(self.index_key(), index_member(&old))
+                .clone()
+                .zrem(self.index_key(), &left)
                 .await
                 .map_err(unavailable)?;
         }
-        Ok(action)
+        Ok(())
     }
 }
 
 /// A record to import, the record it replaces and what to do.
 type PlannedImport = (GroupRecord, Option<GroupRecord>, ImportAction);
 
-/// Records of an import batch read or written at once.
-const IMPORT_CONCURRENCY: usize = 256;
+/// Records of an import batch read (one `MGET` for the records, one for
+/// their floors, one range of the index) and written at once.
+const IMPORT_CHUNK: usize = 500;
 
 pub(super) fn index_member(record: &GroupRecord) -> String {
     format!("{}:{}", record.team_id, encode_id(&record.provided_id))
