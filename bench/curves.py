@@ -81,13 +81,14 @@ def main(path):
         f"'{data}' index {i} using 1:{col} with linespoints title columnheader(1)"
         for i in range(len(CHARTED)))
     script = f"""
-set terminal svg size 1000,420 dynamic font 'sans,11' background '#ffffff'
+set terminal svg size 1000,480 dynamic font 'sans,11' background '#ffffff'
 set output '{SVG}'
 set multiplot layout 1,2 title "{header}"
 set logscale x 2
 set xtics ({", ".join(str(c) for c in connections)})
 set xlabel 'connections'
-set key top left
+set key below
+set xrange [0.8:160]
 set grid
 set ylabel 'requests per second'
 set format y '%.0s%c'

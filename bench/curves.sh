@@ -18,20 +18,8 @@ api_cached=$BASE
 BENCH_ISSUER=$BASE bench_serve TESSERA_REDIS_URL="$REDIS_URL" TESSERA_VERIFY_CACHE=0
 api_fresh=$BASE
 
-start_renderer() { # CACHE: a renderer on core 0 behind the middleware; sets RENDERER
-  local port
-  port=$(bench_free_port)
-  TESSERA_URL=$api_cached RENDERER_LISTEN="127.0.0.1:$port" RENDERER_TOKEN_CACHE=$1 RUST_LOG=warn \
-    taskset -c 0 target/release/examples/renderer >/dev/null 2>&1 &
-  BENCH_PIDS+=($!)
-  RENDERER="http://127.0.0.1:$port"
-  for _ in $(seq 200); do
-    curl -fsS -H "Authorization: Bearer $token" "$RENDERER/dashboard" >/dev/null 2>&1 && return
-    sleep 0.05
-  done
-}
-start_renderer 10000; mw_cached=$RENDERER
-start_renderer 0; mw_fresh=$RENDERER
+bench_renderer "$api_cached" 10000 "$token"; mw_cached=$RENDERER
+bench_renderer "$api_cached" 0 "$token"; mw_fresh=$RENDERER
 
 # name | wrk arguments
 paths=(

@@ -104,3 +104,20 @@ bench_floor() { # starts the floor server (examples/floor.rs) on core 0 on $REDI
 bench_ratio() { # NAME RATE FLOOR_RATE: prints RATE / FLOOR_RATE
   python3 -c "import sys; print(f'{sys.argv[1]:<52} {float(sys.argv[2]) / float(sys.argv[3]):.3f}')" "$1" "$2" "$3"
 }
+
+bench_renderer() { # SERVICE_URL CACHE TOKEN: a renderer (examples/renderer.rs) on core 0 behind the
+  # middleware, keys from the service's JWKS, its token cache of CACHE entries; sets RENDERER once it
+  # answers TOKEN
+  local port
+  port=$(bench_free_port)
+  TESSERA_URL=$1 RENDERER_LISTEN="127.0.0.1:$port" RENDERER_TOKEN_CACHE=$2 RUST_LOG=warn \
+    taskset -c 0 target/release/examples/renderer >/dev/null 2>&1 &
+  BENCH_PIDS+=($!)
+  RENDERER="http://127.0.0.1:$port"
+  for _ in $(seq 200); do
+    curl -fsS -H "Authorization: Bearer $3" "$RENDERER/dashboard" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "renderer not ready: $RENDERER" >&2
+  return 1
+}

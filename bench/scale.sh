@@ -83,6 +83,18 @@ pages() { # STORE
     "$(python3 -c "print(f'{$last / $first:.2f}')")"
 }
 
+measure() { # STORE VARIABLE SMALL BIG: get-user on the small and on the big store, pages of the big one
+  bench_serve "$2=$3"
+  load "$1 get-user, $SMALL groups" "$SMALL"
+  SMALL_P99=$BENCH_P99
+  kill "$BENCH_LAST_PID"; wait "$BENCH_LAST_PID" 2>/dev/null || true
+  bench_serve "$2=$4"
+  load "$1 get-user, $GROUPS_N groups" "$GROUPS_N"
+  p99_ratio "$1"
+  pages "$1"
+  kill "$BENCH_LAST_PID"; wait "$BENCH_LAST_PID" 2>/dev/null || true
+}
+
 # Embedded: import while no service holds the store, then serve it.
 small_dir="$BENCH_WORK/embedded-small" big_dir="$BENCH_WORK/embedded-big"
 taskset -c 1 target/release/tessera import --data-dir "$small_dir/data" <"$BENCH_WORK/small.jsonl" 2>/dev/null
@@ -90,15 +102,7 @@ import_s=$(timed taskset -c 1 target/release/tessera import --data-dir "$big_dir
 export_s=$(timed taskset -c 1 target/release/tessera export --data-dir "$big_dir/data")
 report embedded "$import_s" "$export_s" "$(du -sb "$big_dir/data" | cut -f1)"
 echo "embedded  import of $SMALL groups: peak RSS $(timed taskset -c 1 target/release/tessera import --data-dir "$BENCH_WORK/embedded-tiny/data" <"$BENCH_WORK/small.jsonl" | cut -d' ' -f2) MiB"
-bench_serve TESSERA_DATA_DIR="$small_dir/data"
-load "embedded get-user, $SMALL groups" "$SMALL"
-SMALL_P99=$BENCH_P99
-kill "$BENCH_LAST_PID"; wait "$BENCH_LAST_PID" 2>/dev/null || true
-bench_serve TESSERA_DATA_DIR="$big_dir/data"
-load "embedded get-user, $GROUPS_N groups" "$GROUPS_N"
-p99_ratio embedded
-pages embedded
-kill "$BENCH_LAST_PID"; wait "$BENCH_LAST_PID" 2>/dev/null || true
+measure embedded TESSERA_DATA_DIR "$small_dir/data" "$big_dir/data"
 
 # Redis: one server per size.
 redis_at() { # sets RPORT and RURL for a new server
@@ -115,11 +119,4 @@ before=$(redis_memory "$RPORT")
 import_s=$(timed taskset -c 1 target/release/tessera import --redis-url "$big_url" <"$BENCH_WORK/groups.jsonl")
 export_s=$(timed taskset -c 1 target/release/tessera export --redis-url "$big_url")
 report redis "$import_s" "$export_s" "$(($(redis_memory "$RPORT") - before))"
-bench_serve TESSERA_REDIS_URL="$small_url"
-load "redis get-user, $SMALL groups" "$SMALL"
-SMALL_P99=$BENCH_P99
-kill "$BENCH_LAST_PID"; wait "$BENCH_LAST_PID" 2>/dev/null || true
-bench_serve TESSERA_REDIS_URL="$big_url"
-load "redis get-user, $GROUPS_N groups" "$GROUPS_N"
-p99_ratio redis
-pages redis
+measure redis TESSERA_REDIS_URL "$small_url" "$big_url"

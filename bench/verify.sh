@@ -20,24 +20,10 @@ source bench/lib.sh
 bench_setup
 token=$(bench_get_user | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_group"]["token"])')
 
-start_renderer() { # CACHE: starts a renderer on core 0; sets RENDERER
-  local port
-  port=$(bench_free_port)
-  TESSERA_URL=$BASE RENDERER_LISTEN="127.0.0.1:$port" RENDERER_TOKEN_CACHE=$1 RUST_LOG=warn \
-    taskset -c 0 target/release/examples/renderer >/dev/null 2>&1 &
-  BENCH_PIDS+=($!)
-  RENDERER="http://127.0.0.1:$port"
-}
-start_renderer 10000
+bench_renderer "$BASE" 10000 "$token"
 cached=$RENDERER
-start_renderer 0
+bench_renderer "$BASE" 0 "$token"
 uncached=$RENDERER
-for renderer in "$cached" "$uncached"; do
-  for _ in $(seq 200); do
-    curl -fsS -H "Authorization: Bearer $token" "$renderer/dashboard" >/dev/null 2>&1 && break
-    sleep 0.05
-  done
-done
 
 bench_floor
 # A second service on the same store with the verified-token cache off:

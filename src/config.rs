@@ -108,15 +108,33 @@ pub struct StoreArgs {
     pub data_dir: PathBuf,
 }
 
+/// The embedded store's page cache for batch commands.
+const BATCH_CACHE_BYTES: usize = 32 << 20;
+
 impl StoreArgs {
     /// Opens the configured store without waiting for Redis to answer.
     pub fn open(&self) -> Result<Arc<dyn GroupStore>, StoreError> {
+        self.open_with_cache(None)
+    }
+
+    /// Opens the store for a batch command (export, import): the embedded
+    /// store with a small page cache, so the command's memory stays flat
+    /// whatever the number of groups.
+    pub fn open_for_batch(&self) -> Result<Arc<dyn GroupStore>, StoreError> {
+        self.open_with_cache(Some(BATCH_CACHE_BYTES))
+    }
+
+    fn open_with_cache(&self, cache: Option<usize>) -> Result<Arc<dyn GroupStore>, StoreError> {
         let redis = self
             .redis()
             .map_err(|err| StoreError::Open(err.to_string()))?;
-        match redis {
-            Some(config) => Ok(Arc::new(RedisStore::new(&config)?)),
-            None => Ok(Arc::new(EmbeddedStore::open(&self.data_dir)?)),
+        match (redis, cache) {
+            (Some(config), _) => Ok(Arc::new(RedisStore::new(&config)?)),
+            (None, None) => Ok(Arc::new(EmbeddedStore::open(&self.data_dir)?)),
+            (None, Some(bytes)) => Ok(Arc::new(EmbeddedStore::open_with_cache(
+                &self.data_dir,
+                bytes,
+            )?)),
         }
     }
 

@@ -52,7 +52,7 @@ fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
 /// Runs an `audit` subcommand.
 pub async fn run(command: AuditCommand) -> Result<(), Failure> {
     let AuditCommand::Export { since, store } = command;
-    let store = store.open()?;
+    let store = store.open_for_batch()?;
     let written = export(store.as_ref(), since, &mut std::io::stdout().lock()).await?;
     eprintln!("exported {written} audit lines");
     Ok(())

@@ -157,7 +157,7 @@ fn imported_before(first: usize, total: &ImportReport) -> String {
 
 /// `tessera export`.
 pub async fn run_export(store: &StoreArgs) -> Result<(), Failure> {
-    let store = store.open()?;
+    let store = store.open_for_batch()?;
     let count = export(store.as_ref(), &mut std::io::stdout().lock()).await?;
     eprintln!("exported {count} groups");
     Ok(())
@@ -165,7 +165,7 @@ pub async fn run_export(store: &StoreArgs) -> Result<(), Failure> {
 
 /// `tessera import`.
 pub async fn run_import(store: &StoreArgs, overwrite: bool) -> Result<(), Failure> {
-    let store = store.open()?;
+    let store = store.open_for_batch()?;
     let report = import(store.as_ref(), std::io::stdin().lock(), overwrite).await?;
     eprintln!(
         "imported {} groups ({} written, {} already there)",

@@ -72,10 +72,17 @@ impl EmbeddedStore {
     /// naming the directory when another process holds it, or when the
     /// file cannot be read as a database.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::open_dir(dir).map_err(StoreError::Open)
+        Self::open_dir(dir, None).map_err(StoreError::Open)
     }
 
-    fn open_dir(dir: &Path) -> Result<Self, String> {
+    /// As [`open`](Self::open), with a page cache of at most `bytes`
+    /// rather than the database's default (1 GiB): for batch commands that
+    /// read or write every group once and gain nothing from keeping pages.
+    pub fn open_with_cache(dir: &Path, bytes: usize) -> Result<Self, StoreError> {
+        Self::open_dir(dir, Some(bytes)).map_err(StoreError::Open)
+    }
+
+    fn open_dir(dir: &Path, cache: Option<usize>) -> Result<Self, String> {
         let shown = dir.display();
         crate::private_fs::create_dir(dir)
             .map_err(|err| format!("data directory {shown}: {err}"))?;
@@ -100,9 +107,12 @@ impl EmbeddedStore {
         }
         let path = dir.join(DATABASE_FILE);
         let opened = std::panic::catch_unwind(|| {
-            Database::builder()
-                .set_check_integrity_on_open(true)
-                .create(&path)
+            let mut builder = Database::builder();
+            builder.set_check_integrity_on_open(true);
+            if let Some(bytes) = cache {
+                builder.set_cache_size(bytes);
+            }
+            builder.create(&path)
         });
         let db = match opened {
             Ok(Ok(db)) => db,

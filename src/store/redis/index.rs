@@ -12,7 +12,7 @@ use redis::AsyncCommands as _;
 use super::connection::RedisConn;
 use super::{RedisStore, encode_id, unavailable};
 use crate::domain::{GroupId, GroupRecord, TeamId};
-use crate::store::codec::encode;
+use crate::store::codec::{decode, encode};
 use crate::store::import::{ImportAction, check_batch, plan, raise_to_floor, refuse};
 use crate::store::{ImportReport, StoreError};
 
@@ -50,6 +50,46 @@ impl RedisStore {
             .iter()
             .map(|member| parse_index_member(member))
             .collect()
+    }
+
+    /// The values of `keys`, in order, in one `MGET` (split by node in a
+    /// Cluster).
+    async fn mget<T: redis::FromRedisValue>(
+        conn: &mut RedisConn,
+        keys: &[String],
+    ) -> Result<Vec<Option<T>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        redis::cmd("MGET")
+            .arg(keys)
+            .query_async(conn)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// The records of `ids`, in order, in one `MGET`.
+    async fn get_records(
+        &self,
+        conn: &mut RedisConn,
+        ids: &[&GroupId],
+    ) -> Result<Vec<Option<GroupRecord>>, StoreError> {
+        let keys: Vec<String> = ids.iter().map(|id| self.group_key(id)).collect();
+        let stored: Vec<Option<String>> = Self::mget(conn, &keys).await?;
+        stored
+            .iter()
+            .map(|text| text.as_deref().map(str::as_bytes).map(decode).transpose())
+            .collect()
+    }
+
+    /// The revocation floors of `ids`, in order, in one `MGET`.
+    async fn floors(
+        &self,
+        conn: &mut RedisConn,
+        ids: &[&GroupId],
+    ) -> Result<Vec<Option<u64>>, StoreError> {
+        let keys: Vec<String> = ids.iter().map(|id| self.floor_key(id)).collect();
+        Self::mget(conn, &keys).await
     }
 
     /// The records of index entries that carry their entry's `team_id`.

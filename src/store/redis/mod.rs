@@ -211,45 +211,6 @@ impl RedisStore {
         stored.as_deref().map(str::as_bytes).map(decode).transpose()
     }
 
-    /// The records of `ids`, in order, in one `MGET` (split by node in a
-    /// Cluster).
-    async fn get_records(
-        &self,
-        conn: &mut RedisConn,
-        ids: &[&GroupId],
-    ) -> Result<Vec<Option<GroupRecord>>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keys: Vec<String> = ids.iter().map(|id| self.group_key(id)).collect();
-        let stored: Vec<Option<String>> = redis::cmd("MGET")
-            .arg(&keys)
-            .query_async(conn)
-            .await
-            .map_err(unavailable)?;
-        stored
-            .iter()
-            .map(|text| text.as_deref().map(str::as_bytes).map(decode).transpose())
-            .collect()
-    }
-
-    /// The revocation floors of `ids`, in order, in one `MGET`.
-    async fn floors(
-        &self,
-        conn: &mut RedisConn,
-        ids: &[&GroupId],
-    ) -> Result<Vec<Option<u64>>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keys: Vec<String> = ids.iter().map(|id| self.floor_key(id)).collect();
-        redis::cmd("MGET")
-            .arg(&keys)
-            .query_async(conn)
-            .await
-            .map_err(unavailable)
-    }
-
     /// Writes `next` if `key` still holds `stored`. `Ok(None)` on success,
     /// otherwise `Ok(Some(what the key holds now))`.
     async fn compare_and_set(
