@@ -144,9 +144,8 @@ impl RedisStore {
     ) -> Result<ImportReport, StoreError> {
         check_batch(records)?;
         // Records are independent of each other (the batch names each id
-        // and team_id once), so their reads, then their writes, run
-        // concurrently on the multiplexed connection: pipelined, not one
-        // round trip after another.
+        // and team_id once), so a chunk's reads, then its writes, are a few
+        // multi-key commands rather than a few round trips per record.
         let mut plans = Vec::with_capacity(records.len());
         for chunk in records.chunks(IMPORT_CHUNK) {
             plans.extend(self.plan_chunk(&conn, chunk, overwrite).await?);
