@@ -12,7 +12,7 @@ BENCH_SECONDS=${1:-5}
 RUNS=${2:-3}
 source bench/lib.sh
 bench_setup
-token=$(bench_get_user | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_group"]["token"])')
+token=$(bench_token)
 bench_floor
 api_cached=$BASE
 BENCH_ISSUER=$BASE bench_serve TESSERA_REDIS_URL="$REDIS_URL" TESSERA_VERIFY_CACHE=0

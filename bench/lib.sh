@@ -59,13 +59,17 @@ bench_start_own() { # NAME BINARY: a private Redis and that tessera on it; sets 
   BENCH_PIDS+=($!)
   TESSERA_BIN=$2 bench_serve TESSERA_REDIS_URL="redis://127.0.0.1:$redis_port"
   printf -v "BASE_$1" '%s' "$BASE"
-  printf -v "TOKEN_$1" '%s' "$(bench_get_user | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_group"]["token"])')"
+  printf -v "TOKEN_$1" '%s' "$(bench_token)"
 }
 
 bench_get_user() { # prints the response of a get-user call for example_1
   curl -fsS -X POST "$BASE/api/user" -H 'Content-Type: application/json' \
     -H "Authorization: Token $TESSERA_BENCH_KEY" \
     -d '{"user_group_id":"example_1","name":"Example 1","mapping":{"40":"213","134":"386"},"properties":{"filterValue":"value"}}'
+}
+
+bench_token() { # prints the token of a get-user call for example_1
+  bench_get_user | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_group"]["token"])'
 }
 
 bench_run() { # NAME wrk-args...

@@ -18,7 +18,7 @@ BENCH_CONNECTIONS=${2:-32}
 source bench/lib.sh
 bench_setup
 BASE_ON=$BASE
-token=$(bench_get_user | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_group"]["token"])')
+token=$(bench_token)
 BENCH_ISSUER=$BASE_ON bench_serve TESSERA_REDIS_URL="$REDIS_URL" TESSERA_AUDIT_RETENTION=0 TESSERA_VERIFY_CACHE=0
 BASE_OFF=$BASE
 

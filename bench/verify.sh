@@ -18,7 +18,7 @@ BENCH_SECONDS=${1:-10}
 BENCH_CONNECTIONS=${2:-32}
 source bench/lib.sh
 bench_setup
-token=$(bench_get_user | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_group"]["token"])')
+token=$(bench_token)
 
 bench_renderer "$BASE" 10000 "$token"
 cached=$RENDERER
