@@ -15,13 +15,22 @@ bench_wait() { # URL
   return 1
 }
 
+bench_redis() { # starts a private redis-server on core 0; sets REDIS_PORT and REDIS_URL once it answers
+  REDIS_PORT=$(bench_free_port)
+  REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+  taskset -c 0 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --dir "$BENCH_WORK" >/dev/null &
+  BENCH_PIDS+=($!)
+  for _ in $(seq 100); do
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "redis-server not ready on $REDIS_PORT" >&2
+  return 1
+}
+
 bench_setup() { # starts a private Redis and tessera on it
   bench_build
-  local redis_port
-  redis_port=$(bench_free_port)
-  REDIS_URL="redis://127.0.0.1:$redis_port"
-  taskset -c 0 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$BENCH_WORK" >/dev/null &
-  BENCH_PIDS+=($!)
+  bench_redis
   bench_serve TESSERA_REDIS_URL="$REDIS_URL"
 }
 
@@ -53,11 +62,9 @@ bench_serve() { # VAR=value... : starts tessera on core 0 with that store; sets 
 }
 
 bench_start_own() { # NAME BINARY: a private Redis and that tessera on it; sets BASE_<NAME> and TOKEN_<NAME>
-  local redis_port
-  redis_port=$(bench_free_port)
-  taskset -c 0 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$BENCH_WORK" >/dev/null &
-  BENCH_PIDS+=($!)
-  TESSERA_BIN=$2 bench_serve TESSERA_REDIS_URL="redis://127.0.0.1:$redis_port"
+  local REDIS_PORT REDIS_URL
+  bench_redis
+  TESSERA_BIN=$2 bench_serve TESSERA_REDIS_URL="$REDIS_URL"
   printf -v "BASE_$1" '%s' "$BASE"
   printf -v "TOKEN_$1" '%s' "$(bench_token)"
 }

@@ -105,18 +105,11 @@ echo "embedded  import of $SMALL groups: peak RSS $(timed taskset -c 1 target/re
 measure embedded TESSERA_DATA_DIR "$small_dir/data" "$big_dir/data"
 
 # Redis: one server per size.
-redis_at() { # sets RPORT and RURL for a new server
-  RPORT=$(bench_free_port)
-  RURL="redis://127.0.0.1:$RPORT"
-  taskset -c 0 redis-server --bind 127.0.0.1 --port "$RPORT" --save "" --appendonly no --dir "$BENCH_WORK" >/dev/null &
-  BENCH_PIDS+=($!)
-  for _ in $(seq 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && return; sleep 0.05; done
-}
-redis_at; small_url=$RURL
+bench_redis; small_url=$REDIS_URL
 taskset -c 1 target/release/tessera import --redis-url "$small_url" <"$BENCH_WORK/small.jsonl" 2>/dev/null
-redis_at; big_url=$RURL
-before=$(redis_memory "$RPORT")
+bench_redis; big_url=$REDIS_URL
+before=$(redis_memory "$REDIS_PORT")
 import_s=$(timed taskset -c 1 target/release/tessera import --redis-url "$big_url" <"$BENCH_WORK/groups.jsonl")
 export_s=$(timed taskset -c 1 target/release/tessera export --redis-url "$big_url")
-report redis "$import_s" "$export_s" "$(($(redis_memory "$RPORT") - before))"
+report redis "$import_s" "$export_s" "$(($(redis_memory "$REDIS_PORT") - before))"
 measure redis TESSERA_REDIS_URL "$small_url" "$big_url"

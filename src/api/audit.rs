@@ -75,7 +75,7 @@ pub async fn audit_trail(
             })?),
         };
     // This instance's pending counts first, so the answer includes them.
-    state.audit.settle(state.store.as_ref()).await;
+    state.audit.settle().await;
     // One more than asked, to know whether another page follows.
     let mut entries = state.store.audit_events(&id, cursor, limit + 1).await?;
     let more = entries.len() > limit;

@@ -189,6 +189,8 @@ pub struct Audit {
     refusals: governor::DefaultKeyedRateLimiter<GroupId>,
     /// Writes the events; `None` when there is no trail.
     writer: Option<AuditWriter>,
+    /// Where the events and the counts go.
+    store: std::sync::Arc<dyn GroupStore>,
 }
 
 impl std::fmt::Debug for Audit {
@@ -207,7 +209,8 @@ impl Audit {
             retention,
             counts: VerificationCounts::default(),
             refusals: governor::RateLimiter::keyed(refusal_quota()),
-            writer: (retention > 0).then(|| AuditWriter::start(store, retention)),
+            writer: (retention > 0).then(|| AuditWriter::start(store.clone(), retention)),
+            store,
         }
     }
 
@@ -233,11 +236,11 @@ impl Audit {
 
     /// Writes every event queued so far and the pending verification
     /// counts: before the trail is read, and at shutdown.
-    pub async fn settle(&self, store: &dyn GroupStore) {
+    pub async fn settle(&self) {
         if let Some(writer) = &self.writer {
             writer.settle().await;
         }
-        self.flush(store).await;
+        self.flush().await;
     }
 
     /// Counts one successful verification of `id` at `now`.
@@ -249,12 +252,12 @@ impl Audit {
 
     /// Adds the counts gathered so far to the store; on failure they are
     /// kept for the next flush.
-    pub async fn flush(&self, store: &dyn GroupStore) {
+    pub async fn flush(&self) {
         let counts = self.counts.take();
         if counts.is_empty() {
             return;
         }
-        if let Err(err) = store.add_verifications(&counts, HOURS_KEPT).await {
+        if let Err(err) = self.store.add_verifications(&counts, HOURS_KEPT).await {
             tracing::warn!(error = %err, "verification counts not recorded; kept for the next try");
             self.counts.put_back(counts);
         }
@@ -266,17 +269,13 @@ pub const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Adds the pending counts to the store every `every`, until the audit
 /// settings are dropped.
-pub async fn flush_every(
-    audit: std::sync::Weak<Audit>,
-    store: std::sync::Arc<dyn GroupStore>,
-    every: std::time::Duration,
-) {
+pub async fn flush_every(audit: std::sync::Weak<Audit>, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let Some(audit) = audit.upgrade() else { return };
-        audit.flush(store.as_ref()).await;
+        audit.flush().await;
         // Forget the pace of groups that have been quiet.
         audit.refusals.retain_recent();
     }

@@ -147,10 +147,9 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     }
     tokio::spawn(crate::audit::flush_every(
         Arc::downgrade(&state.audit),
-        state.store.clone(),
         crate::audit::FLUSH_EVERY,
     ));
-    let (audit, store) = (state.audit.clone(), state.store.clone());
+    let audit = state.audit.clone();
     let draining = state.draining.clone();
     let shutdown = async move {
         shutdown_signal().await;
@@ -160,7 +159,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     crate::serve_with(listener, state, args.serve_options(), shutdown)
         .await
         .map_err(|err| format!("server error: {err}"))?;
-    audit.settle(store.as_ref()).await;
+    audit.settle().await;
     tracing::info!("tessera stopped");
     Ok(())
 }
