@@ -128,14 +128,20 @@ impl StoreArgs {
         let redis = self
             .redis()
             .map_err(|err| StoreError::Open(err.to_string()))?;
-        match (redis, cache) {
-            (Some(config), _) => Ok(Arc::new(RedisStore::new(&config)?)),
-            (None, None) => Ok(Arc::new(EmbeddedStore::open(&self.data_dir)?)),
-            (None, Some(bytes)) => Ok(Arc::new(EmbeddedStore::open_with_cache(
-                &self.data_dir,
-                bytes,
-            )?)),
-        }
+        let Some(config) = redis else {
+            let opened = match cache {
+                None => EmbeddedStore::open(&self.data_dir),
+                Some(bytes) => EmbeddedStore::open_with_cache(&self.data_dir, bytes),
+            };
+            return match opened {
+                Ok(store) => Ok(Arc::new(store)),
+                Err(StoreError::Open(why)) => Err(StoreError::Open(format!(
+                    "{why} (the data directory is set by --data-dir or TESSERA_DATA_DIR)"
+                ))),
+                Err(err) => Err(err),
+            };
+        };
+        Ok(Arc::new(RedisStore::new(&config)?))
     }
 
     /// The store in use, for logs: the embedded store's directory, or the

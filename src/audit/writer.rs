@@ -11,8 +11,9 @@
 //! its own write before. [`AuditWriter::settle`] waits until everything
 //! queued before it is written: the audit API calls it so an instance
 //! reads its own events, and shutdown calls it so none is left behind. A
-//! store error is logged with the number of events it cost, as a failed
-//! write of one event was before.
+//! store error is logged when writes start failing, and the number of
+//! events lost once they succeed again (an outage gives two lines, not one
+//! per batch).
 
 use std::sync::Arc;
 
@@ -76,6 +77,7 @@ async fn write_batches(
     let mut messages = Vec::with_capacity(BATCH);
     let mut events = Vec::with_capacity(BATCH);
     let mut settled = Vec::new();
+    let mut lost = 0usize;
     while received.recv_many(&mut messages, BATCH).await > 0 {
         for message in messages.drain(..) {
             match message {
@@ -84,8 +86,21 @@ async fn write_batches(
             }
         }
         if !events.is_empty() {
-            if let Err(err) = store.append_audit(&events, keep, Utc::now()).await {
-                tracing::warn!(events = events.len(), error = %err, "audit events not recorded");
+            match store.append_audit(&events, keep, Utc::now()).await {
+                Err(err) => {
+                    if lost == 0 {
+                        tracing::warn!(error = %err, "audit events not recorded until the store accepts writes again");
+                    }
+                    lost += events.len();
+                }
+                Ok(_) if lost > 0 => {
+                    tracing::warn!(
+                        events = lost,
+                        "audit events were not recorded while the store refused writes"
+                    );
+                    lost = 0;
+                }
+                Ok(_) => {}
             }
             events.clear();
         }

@@ -22,6 +22,7 @@ pub use audit::AuditCommand;
 pub use keys::KeysCommand;
 pub use sql::SqlCommand;
 pub use token::TokenCommand;
+pub use transfer::{BadLine, parse_line};
 
 const ENVIRONMENT_HELP: &str = "\
 Every option can also be set with the environment variable shown.

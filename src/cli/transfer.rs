@@ -78,17 +78,23 @@ pub async fn export(store: &dyn GroupStore, out: &mut impl Write) -> Result<usiz
     Ok(count)
 }
 
+/// A line of an import that does not hold a valid group record; the
+/// message says what is wrong with it.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid group record: {0}")]
+pub struct BadLine(String);
+
 /// One line of an import: blank (skipped) or a record. The line is read
 /// as the API reads a request (duplicate member names at any depth are
 /// refused) and must hold a valid record (see [`GroupRecord`]).
-pub fn parse_line(line: &str) -> Result<Option<GroupRecord>, String> {
+pub fn parse_line(line: &str) -> Result<Option<GroupRecord>, BadLine> {
     if line.trim().is_empty() {
         return Ok(None);
     }
     crate::json_strict::from_slice(line.as_bytes())
         .and_then(serde_json::from_value::<GroupRecord>)
         .map(Some)
-        .map_err(|err| format!("not a valid group record: {err}"))
+        .map_err(|err| BadLine(err.to_string()))
 }
 
 /// Reads JSON Lines from `input` and imports them into `store` a batch of

@@ -16,6 +16,7 @@ mod cluster;
 mod connections;
 mod cors;
 mod fleet;
+mod full_disk;
 mod get_user;
 mod independent_client;
 mod jwks_client;

@@ -1,5 +1,6 @@
-//! A three-master Redis Cluster of `redis-server` processes on loopback,
-//! started and joined by the test (`redis-cli --cluster create`).
+//! A three-master Redis Cluster of `redis-server` processes on loopback
+//! (optionally with a replica per master), started and joined by the test
+//! (`redis-cli --cluster create`).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -74,9 +75,15 @@ fn bindable(port: u16) -> bool {
 impl RedisCluster {
     /// Starts three masters and joins them; waits until the cluster is ok.
     pub fn start() -> Self {
+        Self::start_with(0)
+    }
+
+    /// Three masters with `replicas` replicas each; waits until the
+    /// cluster is ok and every replica is in sync with its master.
+    pub fn start_with(replicas: usize) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut nodes: Vec<(u16, Option<Child>)> = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..3 * (1 + replicas) {
             let taken: Vec<u16> = nodes.iter().map(|(port, _)| *port).collect();
             let (port, child) = spawn_node(dir.path(), &taken);
             nodes.push((port, Some(child)));
@@ -88,7 +95,7 @@ impl RedisCluster {
             .arg("--cluster")
             .arg("create")
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .expect("redis-cli");
         assert!(
@@ -99,7 +106,63 @@ impl RedisCluster {
         for port in &ports {
             cluster.wait_for(*port, "CLUSTER INFO", "cluster_state:ok");
         }
+        for port in cluster.replicas() {
+            cluster.wait_for(port, "INFO replication", "master_link_status:up");
+        }
         cluster
+    }
+
+    /// The ports of the nodes that are replicas now.
+    pub fn replicas(&self) -> Vec<u16> {
+        self.ports()
+            .into_iter()
+            .filter(|port| self.cli(*port, "ROLE").starts_with("slave"))
+            .collect()
+    }
+
+    /// Waits until every live replica has received everything its master
+    /// acknowledged so far (their replication offsets agree).
+    pub fn wait_replicated(&self) {
+        let offset = |port: u16, field: &str| -> Option<u64> {
+            self.cli(port, "INFO replication")
+                .lines()
+                .find_map(|line| line.strip_prefix(field))
+                .and_then(|value| value.trim().parse().ok())
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for replica in self.replicas() {
+            let master: u16 = self
+                .cli(replica, "INFO replication")
+                .lines()
+                .find_map(|line| line.strip_prefix("master_port:"))
+                .and_then(|port| port.trim().parse().ok())
+                .expect("a replica names its master");
+            let wanted = offset(master, "master_repl_offset:").expect("a master offset");
+            while offset(replica, "slave_repl_offset:").is_none_or(|got| got < wanted) {
+                assert!(
+                    Instant::now() < deadline,
+                    "replica {replica} never caught up"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// The port of the replica of the master on `master`.
+    pub fn replica_of(&self, master: u16) -> u16 {
+        self.replicas()
+            .into_iter()
+            .find(|replica| {
+                self.cli(*replica, "INFO replication")
+                    .lines()
+                    .any(|line| line.trim() == format!("master_port:{master}"))
+            })
+            .expect("the master has a replica")
+    }
+
+    /// Whether the node on `port` is a master now.
+    pub fn is_master(&self, port: u16) -> bool {
+        self.cli(port, "ROLE").starts_with("master")
     }
 
     fn cli(&self, port: u16, command: &str) -> String {
@@ -156,7 +219,7 @@ impl RedisCluster {
         panic!("no master serves slot {slot}");
     }
 
-    /// Kills the master on `port` with SIGKILL.
+    /// Kills the node on `port` with SIGKILL.
     pub fn kill(&mut self, port: u16) {
         for (node, child) in &mut self.nodes {
             if *node == port
@@ -168,7 +231,8 @@ impl RedisCluster {
         }
     }
 
-    /// The ports of every master.
+    /// The ports of every node started (masters and replicas, live or
+    /// killed).
     pub fn ports(&self) -> Vec<u16> {
         self.nodes.iter().map(|(port, _)| *port).collect()
     }

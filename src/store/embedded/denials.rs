@@ -141,7 +141,8 @@ mod tests {
     fn entries_are_swept_once_expired_and_never_shortened() {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(dir.path()).unwrap();
-        let db = store.db.as_ref();
+        let db = store.db.current().unwrap();
+        let db = db.as_ref();
         let group = GroupId::parse("g").unwrap();
         let token = Denial::Token(TokenId::parse("t".repeat(22)).unwrap());
         let session = Denial::Session(SessionId::parse("s".repeat(22)).unwrap());

@@ -13,14 +13,17 @@ use std::sync::Arc;
 
 mod audit;
 mod denials;
+mod handle;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 
+use self::handle::{Access, DbHandle};
 use super::codec::{decode, encode};
 use super::feed;
 use super::import::{ImportAction, check_batch, plan, raise_to_floor, refuse};
+use super::outage::OutageLog;
 use super::{FeedCursor, FeedEntry};
 use super::{GroupStore, ImportReport, StoreError, TokenState, Upserted};
 use crate::audit::{AuditEntry, AuditEvent, HourCount};
@@ -53,7 +56,10 @@ const LOCK_FILE: &str = "LOCK";
 
 /// The redb-backed [`GroupStore`].
 pub struct EmbeddedStore {
-    db: Arc<Database>,
+    db: Arc<DbHandle>,
+    /// Logs an outage (a full disk, say) once when it starts and once
+    /// when it ends.
+    outage: Arc<OutageLog>,
     dir: PathBuf,
     /// Held (and locked) for the life of the store.
     _lock: File,
@@ -84,16 +90,15 @@ impl EmbeddedStore {
 
     fn open_dir(dir: &Path, cache: Option<usize>) -> Result<Self, String> {
         let shown = dir.display();
-        crate::private_fs::create_dir(dir)
-            .map_err(|err| format!("data directory {shown}: {err}"))?;
+        crate::private_fs::create_dir(dir).map_err(|err| dir_error(dir, &err))?;
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(dir.join(LOCK_FILE))
-            .map_err(|err| format!("data directory {shown}: {err}"))?;
+            .map_err(|err| dir_error(dir, &err))?;
         crate::private_fs::restrict_file(&dir.join(LOCK_FILE))
-            .map_err(|err| format!("data directory {shown}: {err}"))?;
+            .map_err(|err| dir_error(dir, &err))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -103,18 +108,11 @@ impl EmbeddedStore {
                      curl -H \"Authorization: Token $API_KEY\" http://<listen address>/api/users/export > groups.jsonl"
                 ));
             }
-            Err(TryLockError::Error(err)) => return Err(format!("data directory {shown}: {err}")),
+            Err(TryLockError::Error(err)) => return Err(dir_error(dir, &err)),
         }
         let path = dir.join(DATABASE_FILE);
-        let opened = std::panic::catch_unwind(|| {
-            let mut builder = Database::builder();
-            builder.set_check_integrity_on_open(true);
-            if let Some(bytes) = cache {
-                builder.set_cache_size(bytes);
-            }
-            builder.create(&path)
-        });
-        let db = match opened {
+        let opened = std::panic::catch_unwind(|| DbHandle::open(&path, cache, true));
+        let handle = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(err)) => {
                 return Err(format!(
@@ -126,6 +124,9 @@ impl EmbeddedStore {
         };
         crate::private_fs::restrict_file(&path)
             .map_err(|err| format!("{}: {err}", path.display()))?;
+        let db = handle
+            .current()
+            .ok_or_else(|| format!("{}: cannot open the database", path.display()))?;
         let txn = db.begin_write().map_err(|err| err.to_string())?;
         {
             txn.open_table(GROUPS).map_err(|err| err.to_string())?;
@@ -139,22 +140,62 @@ impl EmbeddedStore {
             audit::create_tables(&txn).map_err(|err| err.to_string())?;
         }
         txn.commit().map_err(|err| err.to_string())?;
+        drop(db);
         Ok(Self {
-            db: Arc::new(db),
+            db: Arc::new(handle),
+            outage: Arc::new(OutageLog::new(format!("embedded store in {shown}"))),
             dir: dir.to_path_buf(),
             _lock: lock,
         })
     }
 
-    /// Runs blocking database work off the async threads.
+    /// Runs blocking database work that writes off the async threads.
+    /// After an I/O error writes are paused for a moment, then tried
+    /// again (see [`handle`]).
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+        work: impl Fn(&Database) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || work(&db))
-            .await
-            .map_err(|err| StoreError::Corrupt(format!("embedded store task failed: {err}")))?
+        self.call(Access::Write, work).await
+    }
+
+    /// Runs blocking database work that only reads off the async threads;
+    /// after an I/O error it runs once more on the reopened database.
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl Fn(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.call(Access::Read, work).await
+    }
+
+    async fn call<T: Send + 'static>(
+        &self,
+        access: Access,
+        work: impl Fn(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let handle = self.db.clone();
+        let outage = self.outage.clone();
+        tokio::task::spawn_blocking(move || {
+            let outcome = handle.call(access, work);
+            outage.observe(&outcome);
+            outcome
+        })
+        .await
+        .map_err(|err| StoreError::Corrupt(format!("embedded store task failed: {err}")))?
+    }
+}
+
+/// Why the data directory cannot be used, for the start-up error.
+fn dir_error(dir: &Path, err: &std::io::Error) -> String {
+    let shown = dir.display();
+    match err.kind() {
+        std::io::ErrorKind::ReadOnlyFilesystem => format!(
+            "data directory {shown} is on a read-only file system; the embedded store must write there"
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "data directory {shown} is not writable by this user; the embedded store must write there"
+        ),
+        _ => format!("data directory {shown}: {err}"),
     }
 }
 
@@ -204,16 +245,24 @@ impl GroupStore for EmbeddedStore {
         change: &GroupUpsert,
         now: DateTime<Utc>,
     ) -> Result<Upserted, StoreError> {
-        let change = change.clone();
+        let change = Arc::new(change.clone());
+        // Most calls change nothing: they only read (and keep working
+        // while writes are refused).
+        let unchanged = {
+            let change = change.clone();
+            self.read(move |db| {
+                Ok(read_group(db, change.id.as_str())?
+                    .filter(|record| record.apply(&change, now).is_none()))
+            })
+            .await?
+        };
+        if let Some(record) = unchanged {
+            return Ok(Upserted {
+                record,
+                created: false,
+            });
+        }
         self.run(move |db| {
-            if let Some(record) = read_group(db, change.id.as_str())?
-                && record.apply(&change, now).is_none()
-            {
-                return Ok(Upserted {
-                    record,
-                    created: false,
-                });
-            }
             let txn = db.begin_write().map_err(storage)?;
             let outcome = {
                 let mut groups = txn.open_table(GROUPS).map_err(storage)?;
@@ -268,7 +317,7 @@ impl GroupStore for EmbeddedStore {
 
     async fn get(&self, id: &GroupId) -> Result<Option<GroupRecord>, StoreError> {
         let id = id.clone();
-        self.run(move |db| read_group(db, id.as_str())).await
+        self.read(move |db| read_group(db, id.as_str())).await
     }
 
     async fn delete(&self, id: &GroupId) -> Result<bool, StoreError> {
@@ -333,7 +382,7 @@ impl GroupStore for EmbeddedStore {
         after: Option<TeamId>,
         limit: usize,
     ) -> Result<Vec<GroupRecord>, StoreError> {
-        self.run(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(storage)?;
             let by_team = txn.open_table(BY_TEAM).map_err(storage)?;
             let groups = txn.open_table(GROUPS).map_err(storage)?;
@@ -414,7 +463,7 @@ impl GroupStore for EmbeddedStore {
         now: DateTime<Utc>,
     ) -> Result<TokenState, StoreError> {
         let claims = claims.clone();
-        self.run(move |db| denials::token_state(db, &claims, now))
+        self.read(move |db| denials::token_state(db, &claims, now))
             .await
     }
 
@@ -448,7 +497,7 @@ impl GroupStore for EmbeddedStore {
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let id = id.clone();
-        self.run(move |db| audit::page(db, &id, before, limit))
+        self.read(move |db| audit::page(db, &id, before, limit))
             .await
     }
 
@@ -468,7 +517,7 @@ impl GroupStore for EmbeddedStore {
         limit: usize,
     ) -> Result<Vec<(i64, u64)>, StoreError> {
         let id = id.clone();
-        self.run(move |db| audit::verification_counts(db, &id, limit))
+        self.read(move |db| audit::verification_counts(db, &id, limit))
             .await
     }
 
@@ -478,12 +527,12 @@ impl GroupStore for EmbeddedStore {
         limit: usize,
     ) -> Result<Vec<GroupId>, StoreError> {
         let after = after.cloned();
-        self.run(move |db| audit::groups(db, after.as_ref(), limit))
+        self.read(move |db| audit::groups(db, after.as_ref(), limit))
             .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|db| db.begin_read().map(|_| ()).map_err(storage))
+        self.read(|db| db.begin_read().map(|_| ()).map_err(storage))
             .await
     }
 
@@ -509,7 +558,7 @@ impl GroupStore for EmbeddedStore {
 
     async fn find_api_key(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
         let hash = hash.clone();
-        self.run(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(storage)?;
             let keys = txn.open_table(API_KEYS).map_err(storage)?;
             let found = keys.get(hash.as_str()).map_err(storage)?;
@@ -519,7 +568,7 @@ impl GroupStore for EmbeddedStore {
     }
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        self.run(|db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(storage)?;
             let keys = txn.open_table(API_KEYS).map_err(storage)?;
             let mut out = Vec::new();
@@ -593,7 +642,7 @@ impl GroupStore for EmbeddedStore {
         since: Option<FeedCursor>,
         limit: usize,
     ) -> Result<Vec<FeedEntry>, StoreError> {
-        self.run(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(storage)?;
             let table = txn.open_table(FEED).map_err(storage)?;
             let start = since.map_or((0, 0), |c| (c.ms, c.seq));
@@ -619,7 +668,7 @@ impl GroupStore for EmbeddedStore {
     }
 
     async fn key_ring(&self) -> Result<Option<String>, StoreError> {
-        self.run(|db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(storage)?;
             let table = txn.open_table(KEY_RING).map_err(storage)?;
             Ok(table
