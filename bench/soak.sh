@@ -9,6 +9,12 @@
 #
 #   bench/soak.sh [DURATION, default 10m: 600, 90s, 30m, 1h] [calls per second, default 1000]
 #
+# Before the load, SOAK_WARM (default 12000) tokens are issued and verified
+# so the service's bounded caches are full (the verified-token cache holds
+# 10 000 by default): the first and the last minute are then both steady
+# state, and growth between them is a leak. The RSS before the warm-up is
+# printed too.
+#
 # Redis keeps an append-only file (fsync every second) and is restarted
 # with SIGTERM, so the groups survive each restart as they would in
 # production. Tessera and Redis on core 0, the load on core 1. The faults
@@ -76,7 +82,8 @@ fault_script() {
 }
 fault_script &
 faults_pid=$!
+BENCH_PIDS+=("$faults_pid")
 
 echo "soak: ${seconds}s at $RATE calls/s; tessera pid $BENCH_LAST_PID and Redis on core 0, the load on core 1"
-taskset -c 1 target/release/examples/soak "$BASE" "$TESSERA_BENCH_KEY" "$seconds" "$RATE" "$faults" "$BENCH_LAST_PID"
+taskset -c 1 target/release/examples/soak "$BASE" "$TESSERA_BENCH_KEY" "$seconds" "$RATE" "$faults" "$BENCH_LAST_PID" "${SOAK_WARM:-12000}"
 wait "$faults_pid"

@@ -11,12 +11,17 @@
 //! no answer within 10 s (a hang) or a reset connection is "unanswered".
 //!
 //! ```text
-//! soak BASE ADMIN_KEY SECONDS RATE FAULTS_FILE PID
+//! soak BASE ADMIN_KEY SECONDS RATE FAULTS_FILE PID [WARM]
 //! ```
 //! `RATE` is calls per second in all; `FAULTS_FILE` holds one fault a
 //! line, `START_MS END_MS what` (Unix milliseconds), read at the end;
-//! `PID` is the service's process, sampled every 5 s from `/proc`. Not
-//! part of the service; used by `bench/soak.sh`.
+//! `PID` is the service's process, sampled every 5 s from `/proc`.
+//! `WARM` (default 0) distinct tokens are issued and verified before the
+//! load starts, so that the service's bounded caches (the verified-token
+//! cache holds 10 000 by default) are full before the first minute: the
+//! memory comparison is then between two minutes of the steady state, and
+//! growth in it is a leak, not a cache filling up. Not part of the
+//! service; used by `bench/soak.sh`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -112,15 +117,7 @@ impl Soak {
     }
 
     fn get_user(&self, id: &str) -> reqwest::RequestBuilder {
-        self.client
-            .post(format!("{}/api/user", self.base))
-            .header("authorization", format!("Token {}", self.admin))
-            .json(&json!({
-                "user_group_id": id,
-                "name": format!("Soak {id}"),
-                "mapping": {"40": "213", "134": "386"},
-                "properties": {"tenant": id, "regions": ["eu", "us"]},
-            }))
+        get_user(&self.client, &self.base, &self.admin, id)
     }
 
     fn bearer(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
@@ -189,6 +186,24 @@ impl Soak {
     }
 }
 
+/// A get-user call for `id` with a name, a mapping and properties.
+fn get_user(
+    client: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    id: &str,
+) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{base}/api/user"))
+        .header("authorization", format!("Token {admin}"))
+        .json(&json!({
+            "user_group_id": id,
+            "name": format!("Soak {id}"),
+            "mapping": {"40": "213", "134": "386"},
+            "properties": {"tenant": id, "regions": ["eu", "us"]},
+        }))
+}
+
 fn sample(pid: &str) -> Option<Sample> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let rss_kib = status
@@ -221,12 +236,50 @@ fn median(values: impl Iterator<Item = u64>) -> f64 {
     percentile(&values, 50.0) as f64
 }
 
+/// Issues `count` tokens (for one group: each call signs a fresh one) and
+/// verifies each once, `WORKERS` at a time.
+async fn warm_up(
+    client: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    count: usize,
+) -> Result<(), Failure> {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    futures::stream::iter(0..count)
+        .map(|_| async move {
+            let body: Value = get_user(client, base, admin, "soak-warm-up")
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            let token = body["user_group"]["token"].as_str().ok_or("no token")?;
+            client
+                .post(format!("{base}/api/verify"))
+                .bearer_auth(token)
+                .send()
+                .await?
+                .error_for_status()?;
+            Ok::<(), Failure>(())
+        })
+        .buffer_unordered(usize::try_from(WORKERS)?)
+        .try_collect::<()>()
+        .await
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Failure> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, base, admin, seconds, rate, faults, pid] = args.as_slice() else {
-        return Err("usage: soak BASE ADMIN_KEY SECONDS RATE FAULTS_FILE PID".into());
+    let (base, admin, seconds, rate, faults, pid, warm) = match args.as_slice() {
+        [_, base, admin, seconds, rate, faults, pid] => {
+            (base, admin, seconds, rate, faults, pid, "0")
+        }
+        [_, base, admin, seconds, rate, faults, pid, warm] => {
+            (base, admin, seconds, rate, faults, pid, warm.as_str())
+        }
+        _ => return Err("usage: soak BASE ADMIN_KEY SECONDS RATE FAULTS_FILE PID [WARM]".into()),
     };
+    let warm: usize = warm.parse()?;
     let seconds: u64 = seconds.parse()?;
     let rate: u64 = rate.parse()?;
     let client = reqwest::Client::builder()
@@ -236,19 +289,23 @@ async fn main() -> Result<(), Failure> {
     // The pool of existing groups and their tokens.
     let mut tokens = Vec::with_capacity(POOL);
     for n in 0..POOL {
-        let response = client
-            .post(format!("{base}/api/user"))
-            .header("authorization", format!("Token {admin}"))
-            .json(&json!({
-                "user_group_id": format!("soak-pool-{n}"),
-                "properties": {"tenant": format!("soak-pool-{n}"), "regions": ["eu", "us"]},
-            }))
+        let response = get_user(&client, base, admin, &format!("soak-pool-{n}"))
             .send()
             .await?
             .error_for_status()?;
         let body: Value = response.json().await?;
         let token = body["user_group"]["token"].as_str().ok_or("no token")?;
         tokens.push(token.to_owned());
+    }
+
+    let cold = sample(pid);
+    warm_up(&client, base, admin, warm).await?;
+    if let (Some(cold), Some(warm_sample)) = (cold, sample(pid)) {
+        println!(
+            "warm-up: {warm} tokens issued and verified; RSS {:.1} MiB before, {:.1} MiB after",
+            cold.rss_kib as f64 / 1024.0,
+            warm_sample.rss_kib as f64 / 1024.0
+        );
     }
 
     let soak = Arc::new(Soak {
@@ -415,6 +472,18 @@ async fn main() -> Result<(), Failure> {
         fds(&first),
         fds(&last)
     );
+    // The course over the run: the median of each minute.
+    let minutes: BTreeMap<u64, Vec<&Sample>> = samples.iter().fold(BTreeMap::new(), |mut by, s| {
+        by.entry(s.at_ms.saturating_sub(started_ms) / 60_000)
+            .or_insert_with(Vec::new)
+            .push(s);
+        by
+    });
+    let course: Vec<String> = minutes
+        .iter()
+        .map(|(minute, set)| format!("{}:{:.1}/{:.0}", minute + 1, rss(set), fds(set)))
+        .collect();
+    println!("  by minute (MiB/descriptors): {}", course.join(" "));
     if let (Some(begin), Some(end)) = (samples.first(), samples.last()) {
         println!(
             "  first sample {:.1} MiB, {} fds; last sample {:.1} MiB, {} fds",

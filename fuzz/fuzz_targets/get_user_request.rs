@@ -23,11 +23,21 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Some(ttl) = request.expires_in {
-        assert!(ttl > Duration::ZERO && ttl <= MAX_TTL, "lifetime {ttl:?} accepted");
+        assert!(
+            ttl > Duration::ZERO && ttl <= MAX_TTL,
+            "lifetime {ttl:?} accepted"
+        );
     }
     let id = request.group.id.as_str();
-    assert!((1..=256).contains(&id.len()), "id of {} bytes accepted", id.len());
-    assert!(!id.chars().any(char::is_control), "control character in {id:?}");
+    assert!(
+        (1..=256).contains(&id.len()),
+        "id of {} bytes accepted",
+        id.len()
+    );
+    assert!(
+        !id.chars().any(char::is_control),
+        "control character in {id:?}"
+    );
 
     let Ok(team) = TeamId::new(1) else {
         return;

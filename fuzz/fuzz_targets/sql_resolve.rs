@@ -17,6 +17,10 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
 use tessera::sql::{Dialect, resolve};
 
+#[path = "../../tests/sql/oracle.rs"]
+mod oracle;
+use oracle::placeholder_numbers;
+
 const MARK: &str = "QQVALQQ";
 
 fn variables(array: usize) -> Map<String, Value> {
@@ -24,7 +28,10 @@ fn variables(array: usize) -> Map<String, Value> {
         .map(|n| json!(format!("{MARK}{n}' OR 1=1 -- $1 ? {{{{v0}}}} \\")))
         .collect();
     [
-        ("v0", json!(format!("{MARK}'; DROP TABLE t; -- \" ` $$ ]] {{{{v1}}}}"))),
+        (
+            "v0",
+            json!(format!("{MARK}'; DROP TABLE t; -- \" ` $$ ]] {{{{v1}}}}")),
+        ),
         ("v1", Value::Array(list)),
         ("v2", json!(42)),
         ("v3", Value::Null),
@@ -34,30 +41,6 @@ fn variables(array: usize) -> Map<String, Value> {
     .into_iter()
     .map(|(name, value)| (name.to_owned(), value))
     .collect()
-}
-
-/// The numbers of `$n` placeholders in `sql` (a `$` glued to a word is
-/// not one).
-fn dollar_numbers(sql: &str) -> BTreeSet<usize> {
-    let bytes = sql.as_bytes();
-    let mut numbers = BTreeSet::new();
-    for (at, _) in sql.match_indices('$') {
-        if at > 0 {
-            let before = bytes[at - 1];
-            if before.is_ascii_alphanumeric() || before == b'_' || before == b'$' || before >= 0x80 {
-                continue;
-            }
-        }
-        let digits: String = bytes[at + 1..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .map(|&b| char::from(b))
-            .collect();
-        if let Ok(n) = digits.parse() {
-            numbers.insert(n);
-        }
-    }
-    numbers
 }
 
 fn marks(dialect: Dialect) -> char {
@@ -113,7 +96,7 @@ fuzz_target!(|data: &[u8]| {
             match dialect {
                 Dialect::Postgres => {
                     let expected: BTreeSet<usize> = (1..=query.params.len()).collect();
-                    assert_eq!(dollar_numbers(&query.sql), expected, "{}", query.sql);
+                    assert_eq!(placeholder_numbers(&query.sql), expected, "{}", query.sql);
                 }
                 Dialect::Mysql | Dialect::Sqlite => {
                     assert_eq!(count(&query.sql), query.params.len(), "{}", query.sql);

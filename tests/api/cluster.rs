@@ -28,6 +28,26 @@ async fn cluster_app(cluster: &RedisCluster, timeout: Duration) -> TestApp {
     spawn_app_with("redis://127.0.0.1:1", |state| state.store = store).await
 }
 
+/// Creates `count` groups `prefix-0`, `prefix-1`, ...; returns their ids
+/// and a token of each.
+async fn create_groups(
+    app: &TestApp,
+    prefix: &str,
+    count: usize,
+) -> (Vec<String>, HashMap<String, String>) {
+    let ids: Vec<String> = (0..count).map(|i| format!("{prefix}-{i}")).collect();
+    let mut tokens = HashMap::new();
+    for id in &ids {
+        let (status, body) = app.get_user(&json!({"user_group_id": id})).await;
+        assert_eq!(status, 200, "{body}");
+        tokens.insert(
+            id.clone(),
+            body["user_group"]["token"].as_str().unwrap().to_owned(),
+        );
+    }
+    (ids, tokens)
+}
+
 fn group_key(id: &str) -> String {
     format!(
         "tessera:group:{}",
@@ -129,16 +149,7 @@ async fn groups_across_all_slots_with_concurrent_creation_revoke_and_delete() {
 async fn a_killed_master_fails_its_slots_fast_and_the_others_keep_working() {
     let mut cluster = RedisCluster::start();
     let app = cluster_app(&cluster, Duration::from_secs(1)).await;
-    let ids: Vec<String> = (0..60).map(|i| format!("group-{i}")).collect();
-    let mut tokens = HashMap::new();
-    for id in &ids {
-        let (status, body) = app.get_user(&json!({"user_group_id": id})).await;
-        assert_eq!(status, 200, "{body}");
-        tokens.insert(
-            id.clone(),
-            body["user_group"]["token"].as_str().unwrap().to_owned(),
-        );
-    }
+    let (ids, tokens) = create_groups(&app, "group", 60).await;
     // Kill a master that holds neither the counter nor the index.
     let shared = [
         cluster.master_of("tessera:team_id_seq"),
@@ -232,16 +243,7 @@ async fn light_load(
 async fn a_killed_master_fails_over_to_its_replica_without_restarting_the_service() {
     let mut cluster = RedisCluster::start_with(1);
     let app = cluster_app(&cluster, Duration::from_secs(1)).await;
-    let ids: Vec<String> = (0..60).map(|i| format!("failover-{i}")).collect();
-    let mut tokens = HashMap::new();
-    for id in &ids {
-        let (status, body) = app.get_user(&json!({"user_group_id": id})).await;
-        assert_eq!(status, 200, "{body}");
-        tokens.insert(
-            id.clone(),
-            body["user_group"]["token"].as_str().unwrap().to_owned(),
-        );
-    }
+    let (ids, tokens) = create_groups(&app, "failover", 60).await;
     let victim = cluster.master_of(&group_key(&ids[0]));
     let (on_victim, elsewhere): (Vec<String>, Vec<String>) = ids
         .iter()

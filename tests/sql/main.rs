@@ -10,5 +10,6 @@ mod common;
 mod differential;
 mod endpoint;
 mod guarded_rows;
+mod oracle;
 mod postgres;
 mod properties;

@@ -5,6 +5,8 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use tessera::sql::{Dialect, resolve};
 
+use crate::oracle::placeholder_numbers;
+
 /// Values carry a marker the SQL pieces never contain.
 const MARK: &str = "QQVALQQ";
 
@@ -56,35 +58,6 @@ fn dialect() -> impl Strategy<Value = Dialect> {
         Just(Dialect::Mysql),
         Just(Dialect::Sqlite)
     ]
-}
-
-/// The numbers of PostgreSQL placeholders in `sql` (`$` and every digit
-/// after it, so `$10` is 10, never 1). A `$` that follows an identifier
-/// character is not a placeholder: it continues an identifier or closes a
-/// dollar-quote tag (`$tag$0` is the end of a string, then `0`), as the
-/// server reads it; a placeholder glued to a word would therefore be
-/// missing here and fail the comparison.
-fn placeholder_numbers(sql: &str) -> std::collections::BTreeSet<usize> {
-    let bytes = sql.as_bytes();
-    let mut numbers = std::collections::BTreeSet::new();
-    for (at, _) in sql.match_indices('$') {
-        let glued = at > 0 && {
-            let before = bytes[at - 1];
-            before.is_ascii_alphanumeric() || before == b'_' || before == b'$' || before >= 0x80
-        };
-        if glued {
-            continue;
-        }
-        let digits: String = bytes[at + 1..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .map(|&b| char::from(b))
-            .collect();
-        if let Ok(n) = digits.parse() {
-            numbers.insert(n);
-        }
-    }
-    numbers
 }
 
 /// For generated SQL around variables and hostile values: no panic, no

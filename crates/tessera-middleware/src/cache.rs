@@ -8,7 +8,10 @@
 //! - the current generation of groups (for revocation), for a short time.
 //!
 //! Eviction is `quick_cache`'s (CLOCK-Pro, weighted); this type adds the
-//! per-entry end of life and key version.
+//! per-entry end of life and key version, and the bound on entries:
+//! `quick_cache` bounds the weight only (its item count is a sizing hint),
+//! so every entry weighs at least `bytes / entries`, and a full cache of
+//! the lightest entries holds `entries` of them.
 
 use std::borrow::Borrow;
 use std::hash::Hash;
@@ -23,11 +26,15 @@ pub type Weigh<K, V> = fn(&K, &V) -> u64;
 type Entry<V> = (V, i64, u64);
 
 #[derive(Clone)]
-struct EntryWeight<K, V>(Weigh<K, V>);
+struct EntryWeight<K, V> {
+    weigh: Weigh<K, V>,
+    /// The least an entry weighs: the bytes over the entries.
+    floor: u64,
+}
 
 impl<K, V> Weighter<K, Entry<V>> for EntryWeight<K, V> {
     fn weight(&self, key: &K, value: &Entry<V>) -> u64 {
-        (self.0)(key, &value.0).max(1)
+        (self.weigh)(key, &value.0).max(self.floor)
     }
 }
 
@@ -41,9 +48,12 @@ impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
     /// A cache of at most `entries` entries weighing at most `bytes` in all
     /// (`entries` 0 disables it).
     pub fn new(entries: usize, bytes: u64, weigh: Weigh<K, V>) -> Self {
+        let floor = bytes
+            .div_ceil(u64::try_from(entries).unwrap_or(u64::MAX).max(1))
+            .max(1);
         Self {
             cache: (entries > 0 && bytes > 0)
-                .then(|| Cache::with_weighter(entries, bytes, EntryWeight(weigh))),
+                .then(|| Cache::with_weighter(entries, bytes, EntryWeight { weigh, floor })),
         }
     }
 
@@ -73,6 +83,12 @@ impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
     #[cfg(test)]
     pub fn weight(&self) -> u64 {
         self.cache.as_ref().map_or(0, Cache::weight)
+    }
+
+    /// The entries held.
+    #[cfg(test)]
+    pub fn entries(&self) -> usize {
+        self.cache.as_ref().map_or(0, Cache::len)
     }
 }
 
@@ -104,6 +120,25 @@ mod tests {
             cache.insert(format!("{i:016}").repeat(64), i, 1000, 0, 1);
             assert!(cache.weight() <= 64 * 1024, "{}", cache.weight());
         }
+        let disabled = BoundedCache::new(0, 1024, one);
+        disabled.insert(1, 1, 1000, 0, 1);
+        assert_eq!(disabled.get(&1, 0, 1), None);
+    }
+
+    /// Light entries are bounded by their number, not only by the bytes
+    /// (which would let them be many more).
+    #[test]
+    fn never_holds_more_than_its_entries() {
+        let cache = BoundedCache::new(100, 1024 * 1024, one);
+        for i in 0..10_000u32 {
+            cache.insert(i, i, 1000, 0, 1);
+            assert!(cache.entries() <= 100, "{} entries", cache.entries());
+        }
+        assert!(cache.entries() >= 50, "only {} entries kept", cache.entries());
+    }
+
+    #[test]
+    fn a_disabled_cache_keeps_nothing() {
         let disabled = BoundedCache::new(0, 1024, one);
         disabled.insert(1, 1, 1000, 0, 1);
         assert_eq!(disabled.get(&1, 0, 1), None);
