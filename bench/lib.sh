@@ -20,11 +20,15 @@ bench_redis() { # starts a private redis-server on core 0; sets REDIS_PORT and R
   REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
   taskset -c 0 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --dir "$BENCH_WORK" >/dev/null &
   BENCH_PIDS+=($!)
-  for _ in $(seq 100); do
-    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+  bench_wait_redis "$REDIS_PORT"
+}
+
+bench_wait_redis() { # PORT: waits up to 10 s for the redis-server there to answer
+  for _ in $(seq 200); do
+    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
     sleep 0.05
   done
-  echo "redis-server not ready on $REDIS_PORT" >&2
+  echo "redis-server not ready on $1" >&2
   return 1
 }
 

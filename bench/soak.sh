@@ -46,12 +46,7 @@ redis_start() {
   taskset -c 0 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" \
     --appendonly yes --appendfsync everysec --dir "$REDIS_DIR" \
     --pidfile "$REDIS_DIR/pid" >/dev/null &
-  for _ in $(seq 200); do
-    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  echo "redis-server not ready on $REDIS_PORT" >&2
-  return 1
+  bench_wait_redis "$REDIS_PORT"
 }
 redis_pid() { cat "$REDIS_DIR/pid"; }
 trap 'kill "$(redis_pid 2>/dev/null)" "${BENCH_PIDS[@]}" 2>/dev/null || true; rm -rf "$BENCH_WORK"' EXIT
