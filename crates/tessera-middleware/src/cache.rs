@@ -134,7 +134,11 @@ mod tests {
             cache.insert(i, i, 1000, 0, 1);
             assert!(cache.entries() <= 100, "{} entries", cache.entries());
         }
-        assert!(cache.entries() >= 50, "only {} entries kept", cache.entries());
+        assert!(
+            cache.entries() >= 50,
+            "only {} entries kept",
+            cache.entries()
+        );
     }
 
     #[test]

@@ -113,7 +113,7 @@ impl EmbeddedStore {
         let path = dir.join(DATABASE_FILE);
         let opened = std::panic::catch_unwind(|| DbHandle::open(&path, cache, true));
         let handle = match opened {
-            Ok(Ok(db)) => db,
+            Ok(Ok(handle)) => handle,
             Ok(Err(err)) => {
                 return Err(format!(
                     "{}: cannot open the database: {err}",
