@@ -191,6 +191,9 @@ pub struct Audit {
     writer: Option<AuditWriter>,
     /// Where the events and the counts go.
     store: std::sync::Arc<dyn GroupStore>,
+    /// Whether the last flush of the counts failed (an outage is logged
+    /// when it starts and when it ends, not at every flush).
+    counts_failing: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Audit {
@@ -211,6 +214,7 @@ impl Audit {
             refusals: governor::RateLimiter::keyed(refusal_quota()),
             writer: (retention > 0).then(|| AuditWriter::start(store.clone(), retention)),
             store,
+            counts_failing: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -257,9 +261,21 @@ impl Audit {
         if counts.is_empty() {
             return;
         }
-        if let Err(err) = self.store.add_verifications(&counts, HOURS_KEPT).await {
-            tracing::warn!(error = %err, "verification counts not recorded; kept for the next try");
-            self.counts.put_back(counts);
+        use std::sync::atomic::Ordering;
+        match self.store.add_verifications(&counts, HOURS_KEPT).await {
+            Err(err) => {
+                if !self.counts_failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %err, "verification counts not recorded; kept until the store takes them");
+                }
+                self.counts.put_back(counts);
+            }
+            Ok(()) => {
+                if self.counts_failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!(
+                        "verification counts recorded again, the ones kept meanwhile included"
+                    );
+                }
+            }
         }
     }
 }
