@@ -48,6 +48,24 @@ async fn create_groups(
     (ids, tokens)
 }
 
+/// Each of `ids` is an existing group, and its token passes verification
+/// with the store check.
+async fn assert_groups_good(
+    app: &TestApp,
+    ids: impl IntoIterator<Item = &String>,
+    tokens: &HashMap<String, String>,
+) {
+    for id in ids {
+        let (status, body) = app.get_user(&json!({"user_group_id": id})).await;
+        assert_eq!(
+            (status, body["new_user_group"].as_bool()),
+            (200, Some(false)),
+            "{id}: {body}"
+        );
+        assert_eq!(app.verify(&tokens[id]).await.0, 200, "{id}");
+    }
+}
+
 fn group_key(id: &str) -> String {
     format!(
         "tessera:group:{}",
@@ -185,15 +203,7 @@ async fn a_killed_master_fails_its_slots_fast_and_the_others_keep_working() {
             started.elapsed()
         );
     }
-    for id in &elsewhere {
-        let (status, body) = app.get_user(&json!({"user_group_id": id})).await;
-        assert_eq!(
-            (status, body["new_user_group"].as_bool()),
-            (200, Some(false)),
-            "{id}: {body}"
-        );
-        assert_eq!(app.verify(&tokens[*id]).await.0, 200, "{id}");
-    }
+    assert_groups_good(&app, elsewhere.iter().copied(), &tokens).await;
 }
 
 /// One call's outcome during the failover: when it was sent (from the
@@ -315,13 +325,5 @@ async fn a_killed_master_fails_over_to_its_replica_without_restarting_the_servic
     assert_eq!(other_calls.last().map(|o| o.status), Some(200));
     // Every group is still there (the replica had all of it) and every
     // token passes verification's store check.
-    for id in &ids {
-        let (status, body) = app.get_user(&json!({"user_group_id": id})).await;
-        assert_eq!(
-            (status, body["new_user_group"].as_bool()),
-            (200, Some(false)),
-            "{id}: {body}"
-        );
-        assert_eq!(app.verify(&tokens[id]).await.0, 200, "{id}");
-    }
+    assert_groups_good(&app, &ids, &tokens).await;
 }

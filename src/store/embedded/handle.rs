@@ -64,18 +64,24 @@ impl DbHandle {
     /// The database as it is now; waits while it is being reopened, and
     /// reopens it when the last attempt failed.
     pub(super) fn current(&self) -> Option<Arc<Database>> {
-        let current = self
-            .db
+        self.held().or_else(|| {
+            self.reopen(None);
+            self.held()
+        })
+    }
+
+    fn held(&self) -> Option<Arc<Database>> {
+        self.db
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        current.or_else(|| {
-            self.reopen(None);
-            self.db
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-        })
+            .clone()
+    }
+
+    /// [`current`](Self::current), or the error of a store that could not
+    /// open its file again.
+    fn available(&self) -> Result<Arc<Database>, StoreError> {
+        self.current()
+            .ok_or_else(|| unavailable("closed after an I/O error and not open again yet"))
     }
 
     /// Runs `work` on the database. A read that fails because the file
@@ -91,20 +97,13 @@ impl DbHandle {
                 "writes paused after an I/O error (is the disk full?); trying again shortly",
             ));
         }
-        let db = self
-            .current()
-            .ok_or_else(|| unavailable("closed after an I/O error and not open again yet"))?;
+        let db = self.available()?;
         let result = work(&db);
         if !matches!(result, Err(StoreError::Unavailable(_))) {
             return result;
         }
         match self.recover(db, access) {
-            true if access == Access::Read => {
-                let db = self.current().ok_or_else(|| {
-                    unavailable("closed after an I/O error and not open again yet")
-                })?;
-                work(&db)
-            }
+            true if access == Access::Read => work(&*self.available()?),
             _ => result,
         }
     }
