@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # This build against another one (an earlier commit's binary, say), in one
 # run: get-user for an existing group and POST /api/verify, alternating
-# builds, twice each, each build on its own private Redis. Prints every run
+# builds, BENCH_ROUNDS rounds each (default 2), each build on its own
+# private Redis. Prints every run
 # and the ratios this/other. Tessera and Redis on core 0, wrk on core 1.
 #
 #   bench/compare.sh OTHER_BINARY [seconds per run, default 10] [connections, default 32]
@@ -23,7 +24,7 @@ bench_start_own other "$OTHER"
 echo "release builds, ${BENCH_SECONDS}s per run, $BENCH_CONNECTIONS connections, wrk on core 1, servers on core 0"
 declare -A total
 for route in get-user verify; do
-  for round in 1 2; do
+  for round in $(seq "${BENCH_ROUNDS:-2}"); do
     for build in other this; do
       base_var="BASE_$build"; token_var="TOKEN_$build"
       if [ "$route" = get-user ]; then

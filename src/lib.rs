@@ -30,7 +30,7 @@ pub use tessera_verify::{clock, domain, json_strict};
 use std::future::Future;
 
 pub use api::router;
-pub use state::AppState;
+pub use state::{AppParts, AppState};
 
 /// Serves the API on `listener` with the default limits until `shutdown`
 /// completes, then finishes the requests in flight.

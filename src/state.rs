@@ -1,6 +1,8 @@
 //! `AppState`: everything a request handler may use, cloned cheaply into
-//! each request. There is no global state: tests build as many states as
-//! they like, each with its own keys, store and clock.
+//! each request (one reference count: the parts sit behind one `Arc`, as
+//! every layer and handler of a request takes its own clone). There is no
+//! global state: tests build as many states as they like, each with its own
+//! keys, store and clock.
 
 use std::sync::Arc;
 
@@ -10,9 +12,36 @@ use crate::ring::SharedRing;
 use crate::store::GroupStore;
 use crate::token::{KeyHandle, TokenPolicy};
 
-/// Shared state of the HTTP service.
+/// Shared state of the HTTP service: its [`AppParts`] behind one `Arc`.
+/// Reads go through `Deref`; changing a part (tests do, before serving)
+/// goes through `DerefMut`, which copies the parts first if the state is
+/// shared, so a state already serving is never changed under it.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl From<AppParts> for AppState {
+    fn from(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut AppParts {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Clone)]
+pub struct AppParts {
     /// Groups and API keys.
     pub store: Arc<dyn GroupStore>,
     /// Signing and verifying keys (replaced when the stored ring changes).

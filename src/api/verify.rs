@@ -76,12 +76,16 @@ pub async fn verified_claims(state: &AppState, token: &str) -> Result<Arc<Claims
     let keys = state.keys.snapshot();
     let ring = keys.ring.as_ref().ok_or(NoKeys)?;
     let claims = match state.verified.get(token, now.timestamp(), keys.version) {
-        Some(claims) => claims,
-        None => {
+        Ok(claims) => claims,
+        Err(miss) => {
             let claims = Arc::new(verify(ring.keyset(), &state.tokens.verify, token, now)?);
-            state
-                .verified
-                .remember(token, claims.clone(), now.timestamp(), keys.version);
+            state.verified.remember(
+                miss,
+                token.len(),
+                claims.clone(),
+                now.timestamp(),
+                keys.version,
+            );
             claims
         }
     };

@@ -21,7 +21,7 @@ use crate::metrics::{MeteredStore, Metrics};
 use crate::ring::follow::{POLL_EVERY, follow, log_refresh};
 use crate::ring::schedule::{self, Rotation};
 use crate::ring::{SharedRing, SharedRingError};
-use crate::state::AppState;
+use crate::state::{AppParts, AppState};
 use crate::store::GroupStore;
 use crate::token::{KeyAlgorithm, KeyHandle, MAX_LIVE_KEYS, TokenPolicy, VerifyPolicy};
 
@@ -120,7 +120,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         args.audit_retention,
         store.clone(),
     ));
-    let state = AppState {
+    let state: AppState = AppParts {
         store,
         keys,
         ring,
@@ -140,7 +140,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
             args.rate_limit_client.0,
             args.trusted_proxies.0.clone(),
         )),
-    };
+    }
+    .into();
     if let Some(metrics_listener) = metrics_listener {
         let metrics_app = crate::api::metrics_router(state.clone());
         tokio::spawn(async move { axum::serve(metrics_listener, metrics_app).await });

@@ -35,7 +35,8 @@ fn weight(_: &TokenDigest, entry: &Entry) -> u64 {
 
 /// The verified tokens.
 pub struct VerifiedTokens {
-    cache: BoundedCache<TokenDigest, Entry>,
+    /// `None` when caching is off: no token is even hashed then.
+    cache: Option<BoundedCache<TokenDigest, Entry>>,
 }
 
 impl std::fmt::Debug for VerifiedTokens {
@@ -43,6 +44,12 @@ impl std::fmt::Debug for VerifiedTokens {
         f.debug_struct("VerifiedTokens").finish_non_exhaustive()
     }
 }
+
+/// A token [`VerifiedTokens::get`] did not find: where
+/// [`VerifiedTokens::remember`] puts it once it verifies (the token is
+/// hashed once for both).
+#[derive(Debug)]
+pub struct Miss(Option<TokenDigest>);
 
 fn digest_of(token: &str) -> TokenDigest {
     let mut out = [0u8; 32];
@@ -54,22 +61,73 @@ impl VerifiedTokens {
     /// Remembers at most `entries` tokens (`0`: none).
     pub fn new(entries: usize) -> Self {
         Self {
-            cache: BoundedCache::new(entries, CACHE_BYTES, weight),
+            cache: (entries > 0).then(|| BoundedCache::new(entries, CACHE_BYTES, weight)),
         }
     }
 
     /// The claims of `token` if it verified under key set `version` and
     /// its `exp` is after `now` (seconds).
-    pub fn get(&self, token: &str, now: i64, version: u64) -> Option<Arc<Claims>> {
-        self.cache
-            .get(&digest_of(token), now, version)
+    pub fn get(&self, token: &str, now: i64, version: u64) -> Result<Arc<Claims>, Miss> {
+        let Some(cache) = &self.cache else {
+            return Err(Miss(None));
+        };
+        let digest = digest_of(token);
+        cache
+            .get(&digest, now, version)
             .map(|(claims, _)| claims)
+            .ok_or(Miss(Some(digest)))
     }
 
-    /// Remembers that `token` verified under `version` with `claims`.
-    pub fn remember(&self, token: &str, claims: Arc<Claims>, now: i64, version: u64) {
-        let until = claims.exp;
-        self.cache
-            .insert(digest_of(token), (claims, token.len()), until, now, version);
+    /// Remembers that the token of `miss` (`token_len` bytes long)
+    /// verified under `version` with `claims`.
+    pub fn remember(
+        &self,
+        miss: Miss,
+        token_len: usize,
+        claims: Arc<Claims>,
+        now: i64,
+        version: u64,
+    ) {
+        if let (Some(cache), Miss(Some(digest))) = (&self.cache, miss) {
+            let until = claims.exp;
+            cache.insert(digest, (claims, token_len), until, now, version);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn claims(exp: i64) -> Arc<Claims> {
+        Arc::new(
+            serde_json::from_value(serde_json::json!({
+                "iss": "https://tessera.example", "aud": "dashboards", "sub": "g",
+                "iat": 0, "nbf": 0, "exp": exp, "jti": "0123456789abcdef",
+                "team_id": 1, "name": "g", "mapping": {}, "properties": null, "gen": 1
+            }))
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_remembered_token_is_found_until_its_exp_under_its_key_set_only() {
+        let tokens = VerifiedTokens::new(10);
+        let miss = tokens.get("a.b.c", 100, 7).unwrap_err();
+        tokens.remember(miss, 5, claims(200), 100, 7);
+        assert_eq!(tokens.get("a.b.c", 199, 7).unwrap().exp, 200);
+        assert!(tokens.get("a.b.c", 200, 7).is_err(), "expired");
+        assert!(tokens.get("a.b.c", 150, 8).is_err(), "another key set");
+        assert!(tokens.get("a.b.d", 150, 7).is_err(), "another token");
+    }
+
+    #[test]
+    fn with_the_cache_off_nothing_is_remembered() {
+        let tokens = VerifiedTokens::new(0);
+        let miss = tokens.get("a.b.c", 100, 7).unwrap_err();
+        tokens.remember(miss, 5, claims(200), 100, 7);
+        assert!(tokens.get("a.b.c", 150, 7).is_err());
     }
 }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tessera::AppState;
 use tessera::auth::{ApiKey, Secret};
 use tessera::clock::{SharedClock, SystemClock};
 use tessera::ring::SharedRing;
 use tessera::store::{GroupStore, RedisConfig, RedisStore, RedisTarget};
 use tessera::token::{Kek, KeyHandle, KeyRing, TokenPolicy, VerifyPolicy};
+use tessera::{AppParts, AppState};
 use tokio::sync::oneshot;
 
 /// The operator key every in-process test app accepts.
@@ -78,7 +78,7 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
         tessera::audit::DEFAULT_RETENTION,
         store.clone(),
     ));
-    let state = AppState {
+    let state: AppState = AppParts {
         store,
         keys,
         ring,
@@ -98,7 +98,8 @@ pub fn test_state(redis_url: &str) -> (AppState, tempfile::TempDir) {
         limits: tessera::api::RateLimits::off(),
         metrics,
         metrics_route: true,
-    };
+    }
+    .into();
     (state, keys_dir)
 }
 
