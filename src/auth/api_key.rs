@@ -68,7 +68,7 @@ impl ApiKeyHash {
     /// Hashes clear text.
     pub fn of(clear: &str) -> Self {
         let sum = digest(&SHA256, clear.as_bytes());
-        Self(sum.as_ref().iter().map(|b| format!("{b:02x}")).collect())
+        Self(hex::encode(sum.as_ref()))
     }
 
     /// The hex digest.

@@ -55,7 +55,7 @@ impl Kid {
         let mut random = [0u8; 4];
         aws_lc_rs::rand::fill(&mut random)
             .map_err(|_| KeyError::Generation("random generator failed".into()))?;
-        let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let suffix = hex::encode(random);
         let alg = algorithm.as_str().to_ascii_lowercase();
         Self::parse(format!("{alg}-{}-{suffix}", now.format("%Y%m%d")))
             .map_err(|err| KeyError::Generation(err.reason))
