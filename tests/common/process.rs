@@ -131,12 +131,32 @@ impl Tessera {
 
     /// Sends SIGHUP (reload the keys).
     pub fn hangup(&self) {
+        self.signal("HUP");
+    }
+
+    /// Sends the signal named `name` (`TERM`, `HUP`, ...).
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .arg("-HUP")
+            .arg(format!("-{name}"))
             .arg(self.child.id().to_string())
             .status()
             .expect("kill");
         assert!(status.success());
+    }
+
+    /// The exit status once the process has ended, if it ends within
+    /// `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Sends SIGTERM and waits for the exit status (or returns the status
@@ -145,18 +165,9 @@ impl Tessera {
         if let Ok(Some(status)) = self.child.try_wait() {
             return status;
         }
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "tessera did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.signal("TERM");
+        self.wait_exit(Duration::from_secs(10))
+            .expect("tessera did not stop on SIGTERM")
     }
 }
 
