@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::common::RedisServer;
 use crate::common::app::{jwt_part, verify_code};
+use crate::common::in_flight::InFlight;
 use crate::common::process::{Tessera, output_within_30s, tessera, wait_status};
 
 struct Running {
@@ -823,8 +824,6 @@ async fn keys_commands_work_on_the_embedded_store_while_the_service_is_stopped()
 /// request is answered, then the process exits 0.
 #[tokio::test]
 async fn sigterm_answers_the_request_in_flight_then_exits_0() {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
     let dir = tempfile::tempdir().unwrap();
     let mut command = tessera(dir.path());
     command.env("TESSERA_LISTEN", "127.0.0.1:0");
@@ -834,24 +833,7 @@ async fn sigterm_answers_the_request_in_flight_then_exits_0() {
         wait_status(&format!("{base}/readyz"), 200, Duration::from_secs(15)).await,
         200
     );
-    let address = base.trim_start_matches("http://").to_owned();
-
-    // A request whose body is still coming: the handler reading it
-    // answers 100 Continue, so it is in flight.
-    let mut busy = tokio::net::TcpStream::connect(&address).await.unwrap();
-    let body = br#"{"token": "not-a-token"}"#;
-    let head = format!(
-        "POST /api/verify HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    busy.write_all(head.as_bytes()).await.unwrap();
-    let mut buf = [0u8; 64];
-    let n = tokio::time::timeout(Duration::from_secs(10), busy.read(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(buf[..n].starts_with(b"HTTP/1.1 100 Continue"));
-    busy.write_all(&body[..5]).await.unwrap();
+    let busy = InFlight::start(base.trim_start_matches("http://")).await;
 
     process.signal("TERM");
     let log = process.wait_stderr(Duration::from_secs(10), |log| log.contains("shutting down"));
@@ -862,15 +844,7 @@ async fn sigterm_answers_the_request_in_flight_then_exits_0() {
         "the process waits for the request in flight"
     );
 
-    busy.write_all(&body[5..]).await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), busy.read_to_end(&mut answer))
-        .await
-        .unwrap()
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
-    assert!(answer.contains("token_malformed"), "{answer}");
+    busy.finish().await;
     let status = process.wait_exit(Duration::from_secs(10));
     assert_eq!(
         status.and_then(|status| status.code()),

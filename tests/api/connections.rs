@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::common::app::test_state;
+use crate::common::in_flight::InFlight;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -222,25 +223,7 @@ async fn a_request_in_flight_finishes_after_shutdown_and_idle_ones_close() {
     idle.write_all(HEALTHZ).await.unwrap();
     assert!(read_response(&mut idle).await.starts_with("HTTP/1.1 200"));
     // A request whose body is still coming: in flight in the handler.
-    let mut busy = TcpStream::connect(server.address).await.unwrap();
-    let body = br#"{"token": "not-a-token"}"#;
-    let head = format!(
-        "POST /api/verify HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    busy.write_all(head.as_bytes()).await.unwrap();
-    // The handler reading the body answers 100 Continue: it is in flight.
-    let mut buf = [0u8; 64];
-    let n = tokio::time::timeout(DEADLINE, busy.read(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        buf[..n].starts_with(b"HTTP/1.1 100 Continue"),
-        "{:?}",
-        String::from_utf8_lossy(&buf[..n])
-    );
-    busy.write_all(&body[..5]).await.unwrap();
+    let busy = InFlight::start(&server.address.to_string()).await;
     server.stop.take().unwrap().send(()).unwrap();
     assert!(
         read_until_closed(&mut idle).await.is_empty(),
@@ -250,11 +233,7 @@ async fn a_request_in_flight_finishes_after_shutdown_and_idle_ones_close() {
         !server.task.is_finished(),
         "the server waits for the request in flight"
     );
-    busy.write_all(&body[5..]).await.unwrap();
-    let answer = read_until_closed(&mut busy).await;
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
-    assert!(answer.contains("token_malformed"), "{answer}");
+    busy.finish().await;
     tokio::time::timeout(DEADLINE, server.task)
         .await
         .expect("the server stops once the request is answered")

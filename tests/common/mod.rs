@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod clients;
+pub mod in_flight;
 pub mod mariadb;
 pub mod postgres;
 pub mod process;
