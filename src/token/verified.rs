@@ -35,8 +35,8 @@ fn weight(_: &TokenDigest, entry: &Entry) -> u64 {
 
 /// The verified tokens.
 pub struct VerifiedTokens {
-    /// `None` when caching is off: no token is even hashed then.
-    cache: Option<BoundedCache<TokenDigest, Entry>>,
+    /// When it is off, no token is even hashed.
+    cache: BoundedCache<TokenDigest, Entry>,
 }
 
 impl std::fmt::Debug for VerifiedTokens {
@@ -61,18 +61,18 @@ impl VerifiedTokens {
     /// Remembers at most `entries` tokens (`0`: none).
     pub fn new(entries: usize) -> Self {
         Self {
-            cache: (entries > 0).then(|| BoundedCache::new(entries, CACHE_BYTES, weight)),
+            cache: BoundedCache::new(entries, CACHE_BYTES, weight),
         }
     }
 
     /// The claims of `token` if it verified under key set `version` and
     /// its `exp` is after `now` (seconds).
     pub fn get(&self, token: &str, now: i64, version: u64) -> Result<Arc<Claims>, Miss> {
-        let Some(cache) = &self.cache else {
+        if self.cache.is_off() {
             return Err(Miss(None));
-        };
+        }
         let digest = digest_of(token);
-        cache
+        self.cache
             .get(&digest, now, version)
             .map(|(claims, _)| claims)
             .ok_or(Miss(Some(digest)))
@@ -88,9 +88,10 @@ impl VerifiedTokens {
         now: i64,
         version: u64,
     ) {
-        if let (Some(cache), Miss(Some(digest))) = (&self.cache, miss) {
+        if let Miss(Some(digest)) = miss {
             let until = claims.exp;
-            cache.insert(digest, (claims, token_len), until, now, version);
+            self.cache
+                .insert(digest, (claims, token_len), until, now, version);
         }
     }
 }

@@ -57,6 +57,12 @@ impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
         }
     }
 
+    /// Whether the cache was made to hold nothing (no entries or no
+    /// bytes): a caller may then skip computing keys at all.
+    pub fn is_off(&self) -> bool {
+        self.cache.is_none()
+    }
+
     /// The value of `key` if it lives past `now` and was stored under `version`.
     pub fn get<Q>(&self, key: &Q, now: i64, version: u64) -> Option<V>
     where
@@ -144,7 +150,10 @@ mod tests {
     #[test]
     fn a_disabled_cache_keeps_nothing() {
         let disabled = BoundedCache::new(0, 1024, one);
+        assert!(disabled.is_off());
         disabled.insert(1, 1, 1000, 0, 1);
         assert_eq!(disabled.get(&1, 0, 1), None);
+        assert!(BoundedCache::new(1, 0, one).is_off(), "no bytes: off too");
+        assert!(!BoundedCache::new(1, 1024, one).is_off());
     }
 }
