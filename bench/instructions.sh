@@ -22,30 +22,21 @@ bench_build
 bench_redis
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install -y valgrind)" >&2; exit 1; }
 
-cg_start() { # NAME [VAR=value...] BINARY: starts BINARY with those variables under callgrind; sets CG_PID and CG_OUT
+# Servers start through bench_serve and bench_floor under callgrind (which
+# start slowly there: up to 2 minutes).
+BENCH_WAIT_TRIES=2400
+
+cg_wrap() { # NAME: sets BENCH_WRAP to callgrind writing to CG_OUT
   CG_OUT="$BENCH_WORK/callgrind.$1"
-  shift
-  local vars=()
-  while [[ $1 == *=* ]]; do vars+=("$1"); shift; done
-  env "${vars[@]}" valgrind --tool=callgrind --callgrind-out-file="$CG_OUT" "$@" >/dev/null 2>"$CG_OUT.log" &
-  CG_PID=$!
-  BENCH_PIDS+=("$CG_PID")
+  BENCH_WRAP="valgrind --tool=callgrind --callgrind-out-file=$CG_OUT"
 }
 
-cg_tessera() { # BINARY VAR=value...: tessera under callgrind on the private Redis; sets BASE
-  local binary=$1 dir
+cg_tessera() { # BINARY VAR=value...: tessera under callgrind on the private Redis; sets BASE and CG_PID
+  local binary=$1
   shift
-  PORT=$(bench_free_port)
-  BASE="http://127.0.0.1:$PORT"
-  dir=$(mktemp -d -p "$BENCH_WORK")
-  cg_start "tessera.$PORT" TESSERA_API_KEY="$TESSERA_BENCH_KEY" TESSERA_ISSUER="$BASE" \
-    TESSERA_RATE_LIMIT_ADMIN=0 TESSERA_RATE_LIMIT_CLIENT=0 TESSERA_REDIS_URL="$REDIS_URL" \
-    TESSERA_LISTEN="127.0.0.1:$PORT" TESSERA_KEYS_DIR="$dir/keys" TESSERA_DATA_DIR="$dir/data" \
-    RUST_LOG=warn "$@" "$binary"
-  for _ in $(seq 1200); do curl -fsS "$BASE/readyz" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "not ready under valgrind: $BASE" >&2
-  cat "$CG_OUT.log" >&2
-  return 1
+  cg_wrap "tessera.$((++CG_SERVERS))"
+  TESSERA_BIN=$binary bench_serve TESSERA_REDIS_URL="$REDIS_URL" "$@"
+  CG_PID=$BENCH_LAST_PID
 }
 
 cg_count() { # NAME wrk-args...: instructions per request of the server in CG_PID
@@ -86,12 +77,12 @@ cg_paths() { # LABEL BINARY: Tessera's paths on that build; sets COUNT_<path>_<l
 }
 
 CG_DUMPS=0
+CG_SERVERS=0
 echo "instructions per request in user space (callgrind), 4 connections"
-port=$(bench_free_port)
-FLOOR="http://127.0.0.1:$port"
-cg_start floor FLOOR_LISTEN="127.0.0.1:$port" FLOOR_REDIS_URL="$REDIS_URL" target/release/examples/floor
-for _ in $(seq 1200); do curl -fsS "$FLOOR/hello" >/dev/null 2>&1 && break; sleep 0.1; done
-floor_token=$(curl -fsS "$FLOOR/token")
+cg_wrap floor
+bench_floor
+CG_PID=$BENCH_LAST_PID
+floor_token=$FLOOR_TOKEN
 cg_count "floor: GET /hello" "$FLOOR/hello"
 floor_hello=$CG_PER_REQUEST
 cg_count "floor: Redis GET + sign" "$FLOOR/get-sign"

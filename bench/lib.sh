@@ -6,8 +6,8 @@ bench_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-bench_wait() { # URL
-  for _ in $(seq 200); do
+bench_wait() { # URL: waits up to BENCH_WAIT_TRIES x 50 ms (default 10 s) for URL to answer
+  for _ in $(seq "${BENCH_WAIT_TRIES:-200}"); do
     curl -fsS "$1" >/dev/null 2>&1 && return 0
     sleep 0.05
   done
@@ -50,6 +50,7 @@ bench_build() {
 }
 
 bench_serve() { # VAR=value... : starts tessera on core 0 with that store; sets PORT and BASE
+  # (BENCH_WRAP, if set, is a command tessera runs under, such as valgrind)
   PORT=$(bench_free_port)
   BASE="http://127.0.0.1:$PORT"
   local dir
@@ -59,7 +60,7 @@ bench_serve() { # VAR=value... : starts tessera on core 0 with that store; sets 
   env TESSERA_API_KEY="$TESSERA_BENCH_KEY" TESSERA_ISSUER="${BENCH_ISSUER:-$BASE}" \
     TESSERA_RATE_LIMIT_ADMIN=0 TESSERA_RATE_LIMIT_CLIENT=0 \
     TESSERA_LISTEN="127.0.0.1:$PORT" TESSERA_KEYS_DIR="$dir/keys" TESSERA_DATA_DIR="$dir/data" RUST_LOG=warn "$@" \
-    taskset -c 0 "${TESSERA_BIN:-target/release/tessera}" >"$dir/out" 2>"$dir/err" &
+    taskset -c 0 ${BENCH_WRAP:-} "${TESSERA_BIN:-target/release/tessera}" >"$dir/out" 2>"$dir/err" &
   BENCH_PIDS+=($!)
   BENCH_LAST_PID=$!
   bench_wait "$BASE/readyz" || { cat "$dir/err" >&2; return 1; }
@@ -105,13 +106,15 @@ bench_ms() { # a wrk duration (812.00us, 1.20ms, 2.01s) in milliseconds
   python3 -c "import re,sys; n,u=re.fullmatch(r'([0-9.]+)(us|ms|s|m)',sys.argv[1]).groups(); print(float(n)*{'us':0.001,'ms':1,'s':1000,'m':60000}[u])" "$1"
 }
 
-bench_floor() { # starts the floor server (examples/floor.rs) on core 0 on $REDIS_URL; sets FLOOR and FLOOR_TOKEN
+bench_floor() { # starts the floor server (examples/floor.rs) on core 0 on $REDIS_URL (under BENCH_WRAP
+  # if set); sets FLOOR, FLOOR_TOKEN and BENCH_LAST_PID
   local port
   port=$(bench_free_port)
   FLOOR="http://127.0.0.1:$port"
   FLOOR_LISTEN="127.0.0.1:$port" FLOOR_REDIS_URL="$REDIS_URL" \
-    taskset -c 0 target/release/examples/floor >/dev/null 2>&1 &
+    taskset -c 0 ${BENCH_WRAP:-} target/release/examples/floor >/dev/null 2>&1 &
   BENCH_PIDS+=($!)
+  BENCH_LAST_PID=$!
   bench_wait "$FLOOR/hello"
   FLOOR_TOKEN=$(curl -fsS "$FLOOR/token")
 }
