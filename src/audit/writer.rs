@@ -3,7 +3,8 @@
 //! A request hands its event to a bounded queue and answers; one task
 //! takes whatever has queued up (up to [`BATCH`] events) and appends it to
 //! the store in one call: one transaction on the embedded store, one
-//! pipelined burst of `XADD`s on Redis. Under load that is one store round
+//! pipeline of `XADD`s on Redis (on a Cluster, the same commands sent at
+//! once, each to its group's node). Under load that is one store round
 //! trip for many requests instead of one each.
 //!
 //! Nothing is dropped to make room: when the queue is full (the store is

@@ -757,13 +757,15 @@ pub async fn audit_trail_is_capped_paged_newest_first_and_counts_hours(store: St
         ),
         (
             id("b"),
-            AuditEvent::new(AuditKind::Refreshed, later, 9, &caller),
+            AuditEvent::new(AuditKind::Created, later, 9, &caller),
         ),
         (
             id("a"),
             AuditEvent::new(AuditKind::Refreshed, later, 8, &caller),
         ),
     ];
+    // One position per event, in the batch's order, even where a
+    // creation also names its group in the index.
     let appended = store.append_audit(&batch, 4, later).await.unwrap();
     assert_eq!(appended.len(), 3);
     let a = store.audit_events(&id("a"), None, 10).await.unwrap();
@@ -771,9 +773,16 @@ pub async fn audit_trail_is_capped_paged_newest_first_and_counts_hours(store: St
         a.iter().map(|entry| entry.event.event).collect::<Vec<_>>(),
         [AuditKind::Refreshed, AuditKind::Issued]
     );
+    assert_eq!(
+        a.iter().map(|entry| entry.cursor).collect::<Vec<_>>(),
+        [appended[2], appended[0]]
+    );
     let b = store.audit_events(&id("b"), None, 10).await.unwrap();
     assert_eq!(b.len(), 1);
     assert_eq!(b[0].event.team_id, 9);
+    assert_eq!(b[0].cursor, appended[1]);
+    let listed = store.audited_groups(None, 10).await.unwrap();
+    assert!(listed.contains(&id("b")), "{listed:?}");
 
     // Verification counts add up per hour; only the latest hours stay.
     let count = |hour: i64, count: u64| HourCount {

@@ -19,6 +19,15 @@ use crate::audit::{AuditEntry, AuditEvent, AuditKind, HourCount};
 use crate::domain::GroupId;
 use crate::store::{FeedCursor, StoreError};
 
+/// What appends one event.
+struct AppendCommands {
+    /// The `XADD`, whose reply is the event's stream id.
+    xadd: redis::Cmd,
+    /// For a creation or a deletion, the `ZADD` naming the group in the
+    /// audit index.
+    index: Option<redis::Cmd>,
+}
+
 impl RedisStore {
     fn audit_key(&self, id: &GroupId) -> String {
         format!("{}:audit", redis_group_slot_tag(&self.prefix, id))
@@ -32,51 +41,93 @@ impl RedisStore {
         format!("{}audit_groups", self.prefix)
     }
 
-    /// Appends a batch of events: one `XADD` each, sent at once on the
-    /// multiplexed connection (pipelined; in a Cluster each goes to its
-    /// group's node).
+    /// Appends a batch of events, one `XADD` each: on a standalone server
+    /// as one pipeline (one request and one reply for the whole batch); in
+    /// a Cluster as separate commands sent at once on the multiplexed
+    /// connection, each to its group's node.
     pub(super) async fn append_audit_events(
         &self,
         events: &[(GroupId, AuditEvent)],
         keep: usize,
     ) -> Result<Vec<FeedCursor>, StoreError> {
         self.deadline(|conn| async move {
-            let appends = events.iter().map(|(id, event)| {
-                let conn = conn.clone();
-                async move { self.append_audit_event(conn, id, event, keep).await }
-            });
-            futures::future::try_join_all(appends).await
+            let stream_ids = match conn {
+                RedisConn::Standalone(_) => self.append_pipelined(conn, events, keep).await?,
+                RedisConn::Cluster(_) => {
+                    let appends = events.iter().map(|(id, event)| {
+                        let mut conn = conn.clone();
+                        async move {
+                            let append = self.append_commands(id, event, keep)?;
+                            let stream_id: String = append
+                                .xadd
+                                .query_async(&mut conn)
+                                .await
+                                .map_err(unavailable)?;
+                            if let Some(index) = append.index {
+                                let _: u64 =
+                                    index.query_async(&mut conn).await.map_err(unavailable)?;
+                            }
+                            Ok::<_, StoreError>(stream_id)
+                        }
+                    });
+                    futures::future::try_join_all(appends).await?
+                }
+            };
+            stream_ids
+                .iter()
+                .map(|stream_id| {
+                    FeedCursor::parse(stream_id).ok_or_else(|| {
+                        StoreError::Corrupt(format!("unexpected stream id {stream_id}"))
+                    })
+                })
+                .collect()
         })
         .await
     }
 
-    async fn append_audit_event(
+    async fn append_pipelined(
         &self,
         mut conn: RedisConn,
+        events: &[(GroupId, AuditEvent)],
+        keep: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut pipe = redis::pipe();
+        for (id, event) in events {
+            let append = self.append_commands(id, event, keep)?;
+            pipe.add_command(append.xadd);
+            if let Some(index) = append.index {
+                pipe.add_command(index).ignore();
+            }
+        }
+        pipe.query_async(&mut conn).await.map_err(unavailable)
+    }
+
+    /// The commands that append `event` to the trail of `id`.
+    fn append_commands(
+        &self,
         id: &GroupId,
         event: &AuditEvent,
         keep: usize,
-    ) -> Result<FeedCursor, StoreError> {
+    ) -> Result<AppendCommands, StoreError> {
         let text = crate::store::audit::encode_event(event)?;
-        let stream_id: String = redis::cmd("XADD")
+        let mut append = redis::cmd("XADD");
+        append
             .arg(self.audit_key(id))
             .arg("MAXLEN")
             .arg("=")
             .arg(keep)
             .arg("*")
             .arg("e")
-            .arg(&text)
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
-        if matches!(event.event, AuditKind::Created | AuditKind::Deleted) {
-            let _: u64 = conn
-                .zadd(self.audit_index_key(), encode_id(id), 0)
-                .await
-                .map_err(unavailable)?;
-        }
-        FeedCursor::parse(&stream_id)
-            .ok_or_else(|| StoreError::Corrupt(format!("unexpected stream id {stream_id}")))
+            .arg(text);
+        let index = matches!(event.event, AuditKind::Created | AuditKind::Deleted).then(|| {
+            let mut index = redis::cmd("ZADD");
+            index.arg(self.audit_index_key()).arg(0).arg(encode_id(id));
+            index
+        });
+        Ok(AppendCommands {
+            xadd: append,
+            index,
+        })
     }
 
     pub(super) async fn read_audit(
