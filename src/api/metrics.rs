@@ -1,6 +1,7 @@
 //! `GET /metrics` (or the same on `--metrics-listen`): the Prometheus text
 //! exposition; and what every request goes through, in one layer: its id
-//! (see [`super::request_id`]) and its count and time by route template.
+//! (see [`super::request_id`]), its count and time by route template, and a
+//! `debug` log line for its answer.
 
 use std::time::Instant;
 
@@ -15,7 +16,8 @@ use crate::state::AppState;
 use crate::token::KeyState;
 
 /// The one layer of every route: the request id, then the answer counted
-/// and timed under its route template.
+/// and timed under its route template, and logged at `debug` level (with
+/// its request id; nothing of the request's content).
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = request
@@ -25,9 +27,20 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         .map_or(Route::Unmatched, Route::Matched);
     let method = method_label(request.method());
     let response = super::request_id::serve_with_id(request, next).await;
-    state
-        .metrics
-        .http(route, method, response.status().as_u16(), start.elapsed());
+    let took = start.elapsed();
+    let status = response.status().as_u16();
+    tracing::debug!(
+        request_id = response
+            .headers()
+            .get(&super::request_id::REQUEST_ID_HEADER)
+            .and_then(|id| id.to_str().ok()),
+        route = route.as_str(),
+        method,
+        status,
+        micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        "answered"
+    );
+    state.metrics.http(route, method, status, took);
     response
 }
 

@@ -26,7 +26,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -118,7 +117,6 @@ fn routes(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::internal(&"handler panicked"))
         }))
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 

@@ -40,7 +40,10 @@ fn presented(request: &Request) -> Option<String> {
 /// unguessable (it is shown to the client and written to the logs), so it
 /// comes from the thread's fast generator, not the cryptographic one.
 fn generate() -> String {
-    hex::encode(fastrand::u128(..).to_le_bytes())
+    let mut digits = [0u8; 32];
+    // 16 bytes always fill 32 hex digits: the call cannot fail.
+    let _ = hex::encode_to_slice(fastrand::u128(..).to_le_bytes(), &mut digits);
+    String::from_utf8_lossy(&digits).into_owned()
 }
 
 /// Serves `request` under its id (kept or generated): in the id's span,

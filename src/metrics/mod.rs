@@ -45,7 +45,8 @@ pub enum Route {
 }
 
 impl Route {
-    fn as_str(&self) -> &str {
+    /// The route template, or `unmatched`.
+    pub fn as_str(&self) -> &str {
         match self {
             Self::Matched(path) => path.as_str(),
             Self::Unmatched => "unmatched",

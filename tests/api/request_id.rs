@@ -1,6 +1,7 @@
 //! Request ids and what operators read: an `x-request-id` kept when sane and
 //! replaced otherwise, echoed and put in error bodies; JSON log lines that
-//! carry it; a store outage logged once; `/readyz` while draining.
+//! carry it; a store outage logged once; a debug line per answer;
+//! `/readyz` while draining.
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,20 @@ async fn answer(app: &axum::Router, id: Option<&str>) -> (Option<String>, Value)
         .map(|v| v.to_str().unwrap().to_owned());
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (header, serde_json::from_slice(&bytes).unwrap())
+}
+
+/// The `http://address` a service logging JSON lines listens on.
+fn json_listening_base(process: &Tessera) -> String {
+    let log = process.wait_stderr(Duration::from_secs(15), |log| {
+        log.contains("tessera listening")
+    });
+    let address = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["fields"]["message"] == "tessera listening")
+        .and_then(|line| line["fields"]["address"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("{log}"));
+    format!("http://{address}")
 }
 
 fn generated(id: &str) -> bool {
@@ -99,16 +114,7 @@ async fn json_log_lines_carry_the_request_id_and_an_outage_is_logged_once() {
         .env("TESSERA_LOG_FORMAT", "json")
         .env("TESSERA_API_KEY", OPERATOR_KEY);
     let process = Tessera::spawn(command);
-    let log = process.wait_stderr(Duration::from_secs(15), |log| {
-        log.contains("tessera listening")
-    });
-    let address = log
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|line| line["fields"]["message"] == "tessera listening")
-        .and_then(|line| line["fields"]["address"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| panic!("{log}"));
-    let base = format!("http://{address}");
+    let base = json_listening_base(&process);
     assert_eq!(
         wait_status(&format!("{base}/readyz"), 200, Duration::from_secs(15)).await,
         200
@@ -165,4 +171,49 @@ async fn json_log_lines_carry_the_request_id_and_an_outage_is_logged_once() {
         !log.contains("store unavailable\""),
         "no line per request: {log}"
     );
+}
+
+#[tokio::test]
+async fn debug_logging_gives_one_line_per_answer_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = tessera(dir.path());
+    command
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info,tessera::api=debug")
+        .env("TESSERA_API_KEY", OPERATOR_KEY);
+    let process = Tessera::spawn(command);
+    let base = json_listening_base(&process);
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/api/user"))
+        .header("Authorization", format!("Token {OPERATOR_KEY}"))
+        .header("x-request-id", "answer-me-7")
+        .json(&json!({"user_group_id": "g", "properties": {"tenant": "t-secret-42"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let token = answer.json::<Value>().await.unwrap()["user_group"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let log = process.wait_stderr(Duration::from_secs(10), |log| {
+        log.contains("answer-me-7") && log.contains("answered")
+    });
+    let answered: Vec<Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "answered")
+        .filter(|line| line["fields"]["request_id"] == "answer-me-7")
+        .collect();
+    assert_eq!(answered.len(), 1, "{log}");
+    let fields = &answered[0]["fields"];
+    assert_eq!(answered[0]["level"], "DEBUG");
+    assert_eq!(fields["route"], "/api/user");
+    assert_eq!(fields["method"], "POST");
+    assert_eq!(fields["status"], 200);
+    assert!(fields["micros"].as_u64().is_some(), "{fields}");
+    for secret in [OPERATOR_KEY, token.as_str(), "t-secret-42"] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
 }
