@@ -35,6 +35,9 @@ async fn probes() {
         (status, body["status"].as_str()),
         (StatusCode::OK, Some("ok"))
     );
+    let response = app.clone().oneshot(get("/healthz")).await.unwrap();
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert!(response.headers().contains_key("x-request-id"));
     let (status, body) = send(app.clone(), get("/readyz")).await;
     assert_eq!(
         (status, body["status"].as_str()),
