@@ -145,7 +145,7 @@ pub async fn record_refusal(
         record.team_id.get(),
         &caller.caller(),
     )
-    .of_token(&claims)
+    .of_token(&claims.jti, claims.sid.as_ref())
     .with_code(err.code.as_str());
     state.audit.record(&claims.sub, event).await;
 }

@@ -53,7 +53,7 @@ pub async fn refresh_token(
                 claims.team_id.get(),
                 &caller.caller(),
             )
-            .of_token(&claims);
+            .of_token(&claims.jti, claims.sid.as_ref());
             state.audit.record(&claims.sub, event).await;
             Ok(Json(answer))
         }
@@ -93,21 +93,19 @@ async fn refreshed(
     // The group as stored now: still the token's group, not revoked, the
     // token and its session not denied.
     let record = current_group(state.store.as_ref(), &claims, now).await?;
-    let issued = TokenIssuer::new(&keys, &state.tokens).issue_in(
-        &record,
-        None,
-        now,
-        &Session {
-            sid,
-            sst,
-            origins: claims.origins.clone(),
-        },
-    )?;
+    let session = Session {
+        sid,
+        sst,
+        origins: claims.origins.clone(),
+    };
+    let issuer = TokenIssuer::new(&keys, &state.tokens);
+    let issued = issuer.issue_in(&record, None, now, &session)?;
+    let claims = issuer.claims(&record, &session, &issued.stamp).to_claims();
     state.metrics.token_issued(keys.active().0.alg.as_str());
     tracing::info!(team_id = %record.team_id, "token refreshed");
-    let mut answer = verified_body(&issued.claims);
+    let mut answer = verified_body(&claims);
     answer["token"] = Value::String(issued.token);
     answer["expires_at"] =
         Value::String(issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true));
-    Ok((answer, issued.claims))
+    Ok((answer, claims))
 }

@@ -19,7 +19,7 @@ mod writer;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tessera_verify::{Claims, SessionId, TokenId};
+use tessera_verify::{SessionId, TokenId};
 
 use crate::domain::GroupId;
 use crate::store::{FeedCursor, GroupStore};
@@ -122,10 +122,10 @@ impl AuditEvent {
         }
     }
 
-    /// The event with the token's `sid` and `jti`.
-    pub fn of_token(mut self, claims: &Claims) -> Self {
-        self.sid.clone_from(&claims.sid);
-        self.jti = Some(claims.jti.clone());
+    /// The event with the token's `jti` and `sid`.
+    pub fn of_token(mut self, jti: &TokenId, sid: Option<&SessionId>) -> Self {
+        self.jti = Some(jti.clone());
+        self.sid = sid.cloned();
         self
     }
 

@@ -6,20 +6,31 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 
-use super::Audience;
-use super::{Claims, KeyRing, SessionId, TokenError, TokenPolicy};
+use super::{KeyRing, SessionId, TokenError, TokenPolicy};
 use crate::domain::GroupRecord;
-use tessera_verify::TokenId;
+use tessera_verify::{AudienceView, ClaimsView, TokenId};
 
-/// A signed token, its claims and when it expires.
+/// A signed token, when it expires, and the claims it was given beyond
+/// its group and session ([`TokenIssuer::claims`] puts them together).
 #[derive(Clone)]
 pub struct IssuedToken {
     /// The compact JWT.
     pub token: String,
     /// Its `exp` as a time.
     pub expires_at: DateTime<Utc>,
-    /// What it says.
-    pub claims: Claims,
+    /// Its times and id.
+    pub stamp: TokenStamp,
+}
+
+/// The claims a token gets at issuance: its times and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenStamp {
+    /// Issued at, and not before (seconds since the epoch).
+    pub iat: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+    /// The token's unique id.
+    pub jti: TokenId,
 }
 
 /// A viewing session: its id and start, carried by every token of it.
@@ -108,25 +119,13 @@ impl<'a> TokenIssuer<'a> {
         }
         let expires_at = DateTime::from_timestamp(exp, 0)
             .ok_or_else(|| TokenError::Signing("expiry out of range".into()))?;
-        let claims = Claims {
-            iss: self.policy.verify.issuer.clone(),
-            aud: Audience::One(self.policy.verify.audience.clone()),
-            sub: group.provided_id.clone(),
+        let stamp = TokenStamp {
             iat,
-            nbf: iat,
             exp,
             jti: TokenId::parse(new_jti()?).map_err(|err| TokenError::Signing(err.to_string()))?,
-            team_id: group.team_id,
-            name: group.name.clone(),
-            mapping: group.mapping.clone(),
-            properties: group.properties.clone(),
-            r#gen: group.r#gen,
-            sid: Some(session.sid.clone()),
-            sst: Some(session.sst),
-            origins: session.origins.clone(),
         };
-        let payload =
-            serde_json::to_vec(&claims).map_err(|err| TokenError::Signing(err.to_string()))?;
+        let payload = serde_json::to_vec(&self.claims(group, session, &stamp))
+            .map_err(|err| TokenError::Signing(err.to_string()))?;
         let mut token = String::with_capacity(512);
         token.push_str(self.keys.active_header());
         token.push('.');
@@ -137,8 +136,36 @@ impl<'a> TokenIssuer<'a> {
         Ok(IssuedToken {
             token,
             expires_at,
-            claims,
+            stamp,
         })
+    }
+
+    /// The claims of a token for `group` in `session` with `stamp`,
+    /// borrowed from them: what [`Self::issue_in`] signs, without a copy
+    /// of the group's mapping or properties.
+    pub fn claims<'b>(
+        &'b self,
+        group: &'b GroupRecord,
+        session: &'b Session,
+        stamp: &'b TokenStamp,
+    ) -> ClaimsView<'b> {
+        ClaimsView {
+            iss: &self.policy.verify.issuer,
+            aud: AudienceView::One(&self.policy.verify.audience),
+            sub: &group.provided_id,
+            iat: stamp.iat,
+            nbf: stamp.iat,
+            exp: stamp.exp,
+            jti: &stamp.jti,
+            team_id: group.team_id,
+            name: &group.name,
+            mapping: &group.mapping,
+            properties: group.properties.as_ref(),
+            r#gen: group.r#gen,
+            sid: Some(&session.sid),
+            sst: Some(session.sst),
+            origins: session.origins.as_deref(),
+        }
     }
 }
 

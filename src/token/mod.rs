@@ -19,7 +19,7 @@ mod stored_ring;
 mod verified;
 
 pub use error::KeyError;
-pub use issuer::{IssuedToken, Session, TokenIssuer};
+pub use issuer::{IssuedToken, Session, TokenIssuer, TokenStamp};
 pub use key_handle::{KeyHandle, NoKeys, VersionedKeys};
 pub use key_material::KeyMaterial;
 pub use keyring::{KeyInfo, KeyRing, KeyStatus, Kid};

@@ -27,7 +27,8 @@ impl Audience {
 
 /// Every claim Tessera puts in a token. Decoding re-validates the domain
 /// types, so a verified token's variables obey the same rules as a request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Serialized through [`crate::ClaimsView`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Claims {
     /// Issuer: this service's URL.
     pub iss: String,
@@ -55,14 +56,14 @@ pub struct Claims {
     pub r#gen: u64,
     /// The viewing session (kept by refreshes); absent in tokens issued
     /// before sessions existed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sid: Option<SessionId>,
     /// When the session started (seconds since the epoch).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sst: Option<i64>,
     /// The browser origins the token is bound to, when get-user named
     /// them: an `Origin` header outside the list is refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub origins: Option<Vec<String>>,
 }
 

@@ -30,6 +30,7 @@
 mod algorithm;
 pub mod authorization;
 mod claims;
+mod claims_view;
 pub mod clock;
 pub mod domain;
 mod error;
@@ -45,6 +46,7 @@ mod verifier;
 
 pub use algorithm::KeyAlgorithm;
 pub use claims::{Audience, Claims, SessionId, TokenId, is_id_text};
+pub use claims_view::{AudienceView, ClaimsView};
 pub use error::{JwksError, ParseError, TokenError};
 pub use generation::{GroupGeneration, Standing};
 pub use keyset::{KeySet, VerifyingKey};

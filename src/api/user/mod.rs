@@ -73,7 +73,7 @@ pub async fn get_user(
         outcome.record.team_id.get(),
         &caller.admin(admin.key_name.as_ref()),
     )
-    .of_token(&issued.claims);
+    .of_token(&issued.stamp.jti, Some(&session.sid));
     state.audit.record(&outcome.record.provided_id, event).await;
     Ok(Json(GetUserResponse::new(&outcome, &issued)).into_response())
 }
