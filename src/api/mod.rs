@@ -20,6 +20,7 @@ mod revoke;
 mod sql;
 mod user;
 mod users;
+mod verified_body;
 mod verify;
 
 use axum::Router;

@@ -11,11 +11,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use chrono::SecondsFormat;
-use serde_json::Value;
+use axum::response::{IntoResponse as _, Response};
 
 use super::audit::record_refusal;
-use super::verify::{presented_token, verified_body};
+use super::verified_body::VerifiedBody;
+use super::verify::presented_token;
 use super::{CallerOf, MaybeJsonObject};
 use crate::audit::{AuditEvent, AuditKind};
 use crate::error::ApiError;
@@ -43,10 +43,10 @@ pub async fn refresh_token(
     caller: CallerOf,
     headers: HeaderMap,
     MaybeJsonObject(body): MaybeJsonObject,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let token = presented_token(&headers, body.as_ref())?;
     match refreshed(&state, &headers, &token).await {
-        Ok((answer, claims)) => {
+        Ok((claims, token)) => {
             let event = AuditEvent::new(
                 AuditKind::Refreshed,
                 state.clock.now(),
@@ -55,7 +55,7 @@ pub async fn refresh_token(
             )
             .of_token(&claims.jti, claims.sid.as_ref());
             state.audit.record(&claims.sub, event).await;
-            Ok(Json(answer))
+            Ok(Json(VerifiedBody::of(&claims).with_token(&token)).into_response())
         }
         Err(err) => {
             record_refusal(&state, &caller, &token, &err, AuditKind::RefreshFailed).await;
@@ -64,12 +64,12 @@ pub async fn refresh_token(
     }
 }
 
-/// The refresh itself: the answer and the new token's claims.
+/// The refresh itself: the new token's claims and the token.
 async fn refreshed(
     state: &AppState,
     headers: &HeaderMap,
     token: &str,
-) -> Result<(Value, Claims), ApiError> {
+) -> Result<(Claims, String), ApiError> {
     let now = state.clock.now();
     let keys = state.keys.loaded()?;
     let claims = verify_with_grace(
@@ -103,9 +103,5 @@ async fn refreshed(
     let claims = issuer.claims(&record, &session, &issued.stamp).to_claims();
     state.metrics.token_issued(keys.active().0.alg.as_str());
     tracing::info!(team_id = %record.team_id, "token refreshed");
-    let mut answer = verified_body(&claims);
-    answer["token"] = Value::String(issued.token);
-    answer["expires_at"] =
-        Value::String(issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true));
-    Ok((answer, claims))
+    Ok((claims, issued.token))
 }

@@ -11,10 +11,11 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use chrono::SecondsFormat;
-use serde_json::{Map, Value, json};
+use axum::response::{IntoResponse as _, Response};
+use serde_json::{Map, Value};
 
 use super::audit::record_refusal;
+use super::verified_body::VerifiedBody;
 use super::{CallerOf, MaybeJsonObject};
 use crate::audit::AuditKind;
 use tessera_verify::authorization::{self, Scheme};
@@ -44,7 +45,7 @@ pub async fn verify_token(
     caller: CallerOf,
     headers: HeaderMap,
     MaybeJsonObject(body): MaybeJsonObject,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let token = presented_token(&headers, body.as_ref())?;
     let verified = match verified_claims(&state, &token).await {
         Ok(claims) => check_origin(&claims, &headers).map(|()| claims),
@@ -59,7 +60,7 @@ pub async fn verify_token(
             state
                 .audit
                 .count_verification(&claims.sub, state.clock.now());
-            Ok(Json(verified_body(&claims)))
+            Ok(Json(VerifiedBody::of(&claims)).into_response())
         }
         Err(err) => {
             record_refusal(&state, &caller, &token, &err, AuditKind::VerifyFailed).await;
@@ -107,25 +108,6 @@ pub(crate) fn check_origin(claims: &Claims, headers: &HeaderMap) -> Result<(), A
     } else {
         Err(crate::token::TokenError::OriginMismatch.into())
     }
-}
-
-/// The `200` answer for verified claims.
-pub fn verified_body(claims: &Claims) -> Value {
-    let expires_at = chrono::DateTime::from_timestamp(claims.exp, 0)
-        .map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true));
-    json!({
-        "success": 1,
-        "valid": true,
-        "user_group": {
-            "team_id": claims.team_id.get(),
-            "provided_id": claims.sub.as_str(),
-            "name": claims.name.as_str(),
-            "mapping": claims.mapping.entries(),
-            "properties": claims.properties.as_ref().map(|p| p.as_map()),
-        },
-        "variables": claims.variables(),
-        "expires_at": expires_at,
-    })
 }
 
 pub(crate) fn presented_token(

@@ -141,9 +141,45 @@ impl Claims {
             .as_ref()
             .map(|properties| properties.as_map().clone())
             .unwrap_or_default();
-        variables.insert("user_group_id".into(), json!(self.sub.as_str()));
-        variables.insert("user_group_name".into(), json!(self.name.as_str()));
-        variables.insert("team_id".into(), json!(self.team_id.get()));
+        for (name, value) in self.group_variables() {
+            variables.insert(name.into(), value);
+        }
         variables
+    }
+
+    /// [`Self::variables`] borrowed: serializes as that object without
+    /// building it.
+    pub fn variables_view(&self) -> VariablesView<'_> {
+        VariablesView(self)
+    }
+
+    /// The variables every group has besides its properties.
+    fn group_variables(&self) -> [(&'static str, Value); 3] {
+        [
+            ("user_group_id", json!(self.sub.as_str())),
+            ("user_group_name", json!(self.name.as_str())),
+            ("team_id", json!(self.team_id.get())),
+        ]
+    }
+}
+
+/// The variables of a token's claims, serialized from the claims: its
+/// properties, then the group's own variables.
+#[derive(Debug, Clone, Copy)]
+pub struct VariablesView<'a>(&'a Claims);
+
+impl Serialize for VariablesView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let properties = self.0.properties.as_ref().map(Properties::as_map);
+        let own = self.0.group_variables();
+        let mut map = serializer.serialize_map(Some(properties.map_or(0, Map::len) + own.len()))?;
+        for (name, value) in properties.into_iter().flatten() {
+            map.serialize_entry(name, value)?;
+        }
+        for (name, value) in &own {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
     }
 }

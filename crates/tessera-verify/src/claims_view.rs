@@ -134,7 +134,7 @@ mod tests {
     }
 
     #[test]
-    fn owned_and_borrowed_claims_write_the_same_json_and_convert_both_ways() {
+    fn owned_and_borrowed_claims_and_variables_write_the_same_json() {
         let full = claims(json!({
             "iss": "https://tessera.example", "aud": ["a", "b"], "sub": "g",
             "iat": 10, "nbf": 10, "exp": 20, "jti": "abcdefghijklmnop",
@@ -148,6 +148,10 @@ mod tests {
             "mapping": {}, "properties": null, "gen": 1
         }));
         for owned in [full, bare] {
+            assert_eq!(
+                serde_json::to_string(&owned.variables_view()).unwrap(),
+                serde_json::to_string(&owned.variables()).unwrap()
+            );
             let written = serde_json::to_string(&owned).unwrap();
             assert_eq!(written, serde_json::to_string(&owned.view()).unwrap());
             assert_eq!(owned.view().to_claims(), owned);

@@ -50,12 +50,24 @@ impl Denial {
         denials
     }
 
+    /// What starts the label of a token's entry.
+    pub const TOKEN_LABEL: &'static str = "j:";
+    /// What starts the label of a session's entry.
+    pub const SESSION_LABEL: &'static str = "s:";
+
     /// A short text naming the entry within its group: `j:<jti>` or
     /// `s:<sid>` (ids are `[A-Za-z0-9_-]`, so the text is safe in keys).
     pub fn label(&self) -> String {
+        let (kind, id) = self.label_parts();
+        [kind, id].concat()
+    }
+
+    /// The label in its two parts: [`Self::TOKEN_LABEL`] or
+    /// [`Self::SESSION_LABEL`], then the id.
+    pub fn label_parts(&self) -> (&'static str, &str) {
         match self {
-            Self::Token(jti) => format!("j:{jti}"),
-            Self::Session(sid) => format!("s:{sid}"),
+            Self::Token(jti) => (Self::TOKEN_LABEL, jti.as_str()),
+            Self::Session(sid) => (Self::SESSION_LABEL, sid.as_str()),
         }
     }
 }

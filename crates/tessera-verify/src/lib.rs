@@ -45,7 +45,7 @@ pub mod stored;
 mod verifier;
 
 pub use algorithm::KeyAlgorithm;
-pub use claims::{Audience, Claims, SessionId, TokenId, is_id_text};
+pub use claims::{Audience, Claims, SessionId, TokenId, VariablesView, is_id_text};
 pub use claims_view::{AudienceView, ClaimsView};
 pub use error::{JwksError, ParseError, TokenError};
 pub use generation::{GroupGeneration, Standing};

@@ -14,31 +14,62 @@ use crate::{Claims, GroupGeneration};
 
 /// The Redis key of a group's record: `<prefix>group:<base64url of the id>`.
 pub fn redis_group_key(prefix: &str, id: &GroupId) -> String {
-    format!("{prefix}group:{}", URL_SAFE_NO_PAD.encode(id.as_str()))
+    let mut key = String::with_capacity(group_key_len(prefix, id));
+    push_group_key(&mut key, prefix, id);
+    key
+}
+
+/// A key in the group record's Cluster slot: `{<group key>}:` followed by
+/// `parts`. The record's key is the hash tag (prefixes cannot hold braces).
+pub fn redis_group_slot_key(prefix: &str, id: &GroupId, parts: &[&str]) -> String {
+    let tail: usize = parts.iter().map(|part| part.len()).sum();
+    let mut key = String::with_capacity(group_key_len(prefix, id) + 3 + tail);
+    key.push('{');
+    push_group_key(&mut key, prefix, id);
+    key.push_str("}:");
+    for part in parts {
+        key.push_str(part);
+    }
+    key
+}
+
+fn push_group_key(key: &mut String, prefix: &str, id: &GroupId) {
+    key.push_str(prefix);
+    key.push_str("group:");
+    URL_SAFE_NO_PAD.encode_string(id.as_str(), key);
+}
+
+fn group_key_len(prefix: &str, id: &GroupId) -> usize {
+    prefix.len() + "group:".len() + id.as_str().len().div_ceil(3) * 4
 }
 
 /// The Redis key of one deny-list entry of a group:
-/// `{<group key>}:deny:<j:jti | s:sid>`. The group's record key is the
-/// Cluster hash tag (prefixes cannot hold braces), so the entries live in
-/// the record's slot: one `MGET` reads the record and the entries together
-/// (an entry's value is `1`; it exists only while it denies).
+/// `{<group key>}:deny:<j:jti | s:sid>`, in the record's slot: one `MGET`
+/// reads the record and the entries together (an entry's value is `1`; it
+/// exists only while it denies).
 pub fn redis_denial_key(prefix: &str, id: &GroupId, denial: &Denial) -> String {
-    format!(
-        "{}:deny:{}",
-        redis_group_slot_tag(prefix, id),
-        denial.label()
-    )
+    let (kind, entry) = denial.label_parts();
+    redis_group_slot_key(prefix, id, &["deny:", kind, entry])
 }
 
 /// The keys a token's revocation check reads with one `MGET`: the group's
-/// record first, then the deny-list entries of the token's `jti` and `sid`.
+/// record first, then the deny-list entries of the token's `jti` and `sid`
+/// (the keys of [`Denial::of`] the claims, written without building them).
 pub fn redis_token_keys(prefix: &str, claims: &Claims) -> Vec<String> {
-    let mut keys = vec![redis_group_key(prefix, &claims.sub)];
-    keys.extend(
-        Denial::of(claims)
-            .iter()
-            .map(|denial| redis_denial_key(prefix, &claims.sub, denial)),
-    );
+    let mut keys = Vec::with_capacity(3);
+    keys.push(redis_group_key(prefix, &claims.sub));
+    keys.push(redis_group_slot_key(
+        prefix,
+        &claims.sub,
+        &["deny:", Denial::TOKEN_LABEL, claims.jti.as_str()],
+    ));
+    if let Some(sid) = &claims.sid {
+        keys.push(redis_group_slot_key(
+            prefix,
+            &claims.sub,
+            &["deny:", Denial::SESSION_LABEL, sid.as_str()],
+        ));
+    }
     keys
 }
 
@@ -47,12 +78,6 @@ pub fn redis_token_keys(prefix: &str, claims: &Claims) -> Vec<String> {
 pub fn token_values(mut values: Vec<Option<Vec<u8>>>) -> (Option<Vec<u8>>, bool) {
     let denied = values.iter().skip(1).any(Option::is_some);
     (values.first_mut().and_then(Option::take), denied)
-}
-
-/// `{<group key>}`: the hash tag that puts a key in the group record's
-/// Cluster slot.
-pub fn redis_group_slot_tag(prefix: &str, id: &GroupId) -> String {
-    format!("{{{}}}", redis_group_key(prefix, id))
 }
 
 /// A stored record, read back (every rule of the record checked again).
@@ -84,6 +109,42 @@ pub fn generation(record: &GroupRecord) -> GroupGeneration {
 #[cfg(test)]
 mod tests {
     use super::{decode_generation, decode_record, generation};
+    use super::{redis_denial_key, redis_group_key, redis_group_slot_key, redis_token_keys};
+    use crate::domain::GroupId;
+    use crate::feed::Denial;
+
+    #[test]
+    fn keys_are_the_documented_text_and_a_token_reads_the_keys_of_its_denials() {
+        let id = GroupId::parse("example_1").unwrap();
+        assert_eq!(redis_group_key("t:", &id), "t:group:ZXhhbXBsZV8x");
+        let long = GroupId::parse("a".repeat(256)).unwrap();
+        let key = redis_group_key("", &long);
+        assert_eq!(key.len(), "group:".len() + 342);
+        assert_eq!(
+            redis_group_slot_key("t:", &id, &["audit"]),
+            "{t:group:ZXhhbXBsZV8x}:audit"
+        );
+        let claims: crate::Claims = serde_json::from_value(serde_json::json!({
+            "iss": "i", "aud": "a", "sub": "example_1", "iat": 1, "nbf": 1, "exp": 2,
+            "jti": "abcdefghijklmnop", "team_id": 1, "name": "n", "mapping": {},
+            "properties": null, "gen": 1, "sid": "qrstuvwxyzabcdef", "sst": 1
+        }))
+        .unwrap();
+        let mut expected = vec![redis_group_key("t:", &id)];
+        expected.extend(
+            Denial::of(&claims)
+                .iter()
+                .map(|denial| redis_denial_key("t:", &id, denial)),
+        );
+        assert_eq!(redis_token_keys("t:", &claims), expected);
+        assert_eq!(
+            expected[1..],
+            [
+                "{t:group:ZXhhbXBsZV8x}:deny:j:abcdefghijklmnop",
+                "{t:group:ZXhhbXBsZV8x}:deny:s:qrstuvwxyzabcdef"
+            ]
+        );
+    }
 
     #[test]
     fn the_generation_alone_matches_the_whole_record() {

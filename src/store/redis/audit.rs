@@ -11,7 +11,7 @@
 //! for those two rare events, never on the hot paths.
 
 use redis::AsyncCommands as _;
-use tessera_verify::stored::redis_group_slot_tag;
+use tessera_verify::stored::redis_group_slot_key;
 
 use super::connection::RedisConn;
 use super::{RedisStore, encode_id, stream_entries, unavailable};
@@ -30,11 +30,11 @@ struct AppendCommands {
 
 impl RedisStore {
     fn audit_key(&self, id: &GroupId) -> String {
-        format!("{}:audit", redis_group_slot_tag(&self.prefix, id))
+        redis_group_slot_key(&self.prefix, id, &["audit"])
     }
 
     fn verified_key(&self, id: &GroupId) -> String {
-        format!("{}:verified", redis_group_slot_tag(&self.prefix, id))
+        redis_group_slot_key(&self.prefix, id, &["verified"])
     }
 
     fn audit_index_key(&self) -> String {
