@@ -42,10 +42,19 @@ pub fn parse(value: &[u8]) -> Result<Credential<'_>, AuthorizationError> {
         return Err(AuthorizationError::Malformed);
     };
     let value = rest.trim_matches(' ');
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_graphic()) {
+    if value.is_empty() || !all_visible_ascii(value.as_bytes()) {
         return Err(AuthorizationError::Malformed);
     }
     Ok(Credential { scheme, value })
+}
+
+/// Whether every byte is visible ASCII (`!` to `~`). Tokens are long:
+/// this looks at every byte without stopping early, which the compiler
+/// turns into a few wide comparisons instead of one branch per byte.
+fn all_visible_ascii(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |visible, &b| {
+        visible & (b.wrapping_sub(b'!') <= b'~' - b'!')
+    })
 }
 
 #[cfg(test)]
@@ -74,9 +83,22 @@ mod tests {
             b"Basic dXNlcjpwYXNz",
             b"Bearer a b",
             b"Bearer \xff",
+            b"Bearer a\x7f",
+            b"Bearer \tabc",
             b"",
         ] {
             assert_eq!(parse(bad), Err(AuthorizationError::Malformed), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn visible_ascii_is_exactly_bang_to_tilde() {
+        for b in 0..=u8::MAX {
+            assert_eq!(
+                all_visible_ascii(&[b'a', b, b'z']),
+                b.is_ascii_graphic(),
+                "{b}"
+            );
         }
     }
 }

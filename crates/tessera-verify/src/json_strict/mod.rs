@@ -13,6 +13,7 @@ mod numbers;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
 /// Parses `bytes` as one JSON value, failing on duplicate member names,
@@ -84,13 +85,19 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate member name {key:?}"
-                )));
+            // One look-up per member: the slot found is the one filled.
+            match object.entry(key) {
+                Entry::Occupied(taken) => {
+                    return Err(de::Error::custom(format_args!(
+                        "duplicate member name {:?}",
+                        taken.key()
+                    )));
+                }
+                Entry::Vacant(slot) => {
+                    let Strict(value) = map.next_value()?;
+                    slot.insert(value);
+                }
             }
-            let Strict(value) = map.next_value()?;
-            object.insert(key, value);
         }
         Ok(Value::Object(object))
     }
