@@ -15,9 +15,9 @@
 //! - `GET /token`: a typical token signed by this server's key, for the
 //!   harness to send to the two routes above.
 //!
-//! `FLOOR_LISTEN` (default `127.0.0.1:3100`) and `FLOOR_REDIS_URL`
-//! (default `redis://127.0.0.1:6379`). Not part of the service; used by
-//! `bench/`.
+//! It allocates with jemalloc, as the service does. `FLOOR_LISTEN`
+//! (default `127.0.0.1:3100`) and `FLOOR_REDIS_URL` (default
+//! `redis://127.0.0.1:6379`). Not part of the service; used by `bench/`.
 
 use std::sync::Arc;
 
@@ -31,6 +31,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use redis::AsyncCommands as _;
 use redis::aio::ConnectionManager;
+
+/// The service's allocator, so that the floor differs from it only in work.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// The record `GET` returns, as large as a typical group's.
 const RECORD: &str = r#"{"team_id":1,"provided_id":"example_1","name":"Example 1","mapping":{"40":"213","134":"386"},"properties":{"filterValue":"value"},"gen":1,"created_at":"2026-11-30T00:00:00Z","updated_at":"2026-11-30T00:00:00Z"}"#;

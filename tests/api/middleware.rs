@@ -407,6 +407,18 @@ async fn the_renderer_example_says_its_revocation_mode_and_enforces_it() {
     );
 
     let token = token_for(&app, "example-group").await;
+    // The page: the viewer's group and its variables.
+    let (status, page, _) = call(&base, Some(&token)).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["viewer"]["provided_id"], "example-group");
+    assert_eq!(page["viewer"]["name"], "example-group");
+    assert_eq!(page["viewer"]["mapping"], json!({}));
+    assert!(page["viewer"]["team_id"].as_u64().is_some(), "{page}");
+    assert_eq!(
+        page["variables"],
+        json!({"tenant": "example-group", "user_group_id": "example-group",
+            "user_group_name": "example-group", "team_id": page["viewer"]["team_id"]})
+    );
     assert_eq!(call(&checked_base, Some(&token)).await.0, 200);
     assert_eq!(call(&fed_base, Some(&token)).await.0, 200);
     assert_eq!(call(&base, Some(&token)).await.0, 200);
