@@ -242,6 +242,42 @@ impl RedisStore {
         }
     }
 
+    /// Names a new group in the index, then stores its record unless one
+    /// exists (`SET NX GET`); returns the record that won, if not this one.
+    /// On a standalone server the two commands go as one pipeline (one
+    /// round trip, still in that order); in a Cluster their keys live on
+    /// different nodes, so they go one after the other.
+    async fn insert_new(
+        &self,
+        conn: &mut RedisConn,
+        key: &str,
+        record: &GroupRecord,
+    ) -> Result<Option<String>, StoreError> {
+        let mut index = redis::cmd("ZADD");
+        index
+            .arg(self.index_key())
+            .arg(record.team_id.get())
+            .arg(index_member(record));
+        let mut insert = redis::cmd("SET");
+        insert.arg(key).arg(encode(record)?).arg("NX").arg("GET");
+        match conn {
+            RedisConn::Standalone(_) => {
+                let (previous,): (Option<String>,) = redis::pipe()
+                    .add_command(index)
+                    .ignore()
+                    .add_command(insert)
+                    .query_async(conn)
+                    .await
+                    .map_err(unavailable)?;
+                Ok(previous)
+            }
+            RedisConn::Cluster(_) => {
+                let _: i64 = index.query_async(conn).await.map_err(unavailable)?;
+                insert.query_async(conn).await.map_err(unavailable)
+            }
+        }
+    }
+
     async fn upsert_with(
         &self,
         mut conn: RedisConn,
@@ -261,18 +297,7 @@ impl RedisStore {
                 record
                     .check_token_room(change)
                     .map_err(StoreError::Invalid)?;
-                let _: i64 = conn
-                    .zadd(self.index_key(), index_member(&record), team.get())
-                    .await
-                    .map_err(unavailable)?;
-                let previous: Option<String> = redis::cmd("SET")
-                    .arg(&key)
-                    .arg(encode(&record)?)
-                    .arg("NX")
-                    .arg("GET")
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(unavailable)?;
+                let previous = self.insert_new(&mut conn, &key, &record).await?;
                 match previous {
                     None => {
                         return Ok(Upserted {
