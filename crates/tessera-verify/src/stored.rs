@@ -49,6 +49,11 @@ fn group_key_len(prefix: &str, id: &GroupId) -> usize {
 /// exists only while it denies).
 pub fn redis_denial_key(prefix: &str, id: &GroupId, denial: &Denial) -> String {
     let (kind, entry) = denial.label_parts();
+    denial_key(prefix, id, kind, entry)
+}
+
+/// The one format of a deny-list key: `kind` is a [`Denial`] label start.
+fn denial_key(prefix: &str, id: &GroupId, kind: &str, entry: &str) -> String {
     redis_group_slot_key(prefix, id, &["deny:", kind, entry])
 }
 
@@ -58,16 +63,18 @@ pub fn redis_denial_key(prefix: &str, id: &GroupId, denial: &Denial) -> String {
 pub fn redis_token_keys(prefix: &str, claims: &Claims) -> Vec<String> {
     let mut keys = Vec::with_capacity(3);
     keys.push(redis_group_key(prefix, &claims.sub));
-    keys.push(redis_group_slot_key(
+    keys.push(denial_key(
         prefix,
         &claims.sub,
-        &["deny:", Denial::TOKEN_LABEL, claims.jti.as_str()],
+        Denial::TOKEN_LABEL,
+        claims.jti.as_str(),
     ));
     if let Some(sid) = &claims.sid {
-        keys.push(redis_group_slot_key(
+        keys.push(denial_key(
             prefix,
             &claims.sub,
-            &["deny:", Denial::SESSION_LABEL, sid.as_str()],
+            Denial::SESSION_LABEL,
+            sid.as_str(),
         ));
     }
     keys
